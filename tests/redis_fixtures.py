@@ -1,0 +1,1 @@
+"""Fixtures that start a real redis-server for the tests."""
