@@ -1,0 +1,301 @@
+"""The SQLite catalog: users, resources, collections, data objects with replicas, AVUs and access."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import errors as E
+from .errors import IrodsError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ids (next INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    user_id INTEGER PRIMARY KEY, user_name TEXT NOT NULL, zone_name TEXT NOT NULL,
+    user_type TEXT NOT NULL, password TEXT NOT NULL DEFAULT '', info TEXT DEFAULT '',
+    comment TEXT DEFAULT '', create_ts TEXT, modify_ts TEXT, UNIQUE (user_name, zone_name));
+CREATE TABLE IF NOT EXISTS resources (
+    resc_id INTEGER PRIMARY KEY, resc_name TEXT NOT NULL UNIQUE, zone_name TEXT NOT NULL,
+    resc_type TEXT NOT NULL, resc_class TEXT DEFAULT 'cache', resc_loc TEXT DEFAULT '',
+    vault_path TEXT DEFAULT '', free_space TEXT DEFAULT '', free_space_ts TEXT DEFAULT '',
+    comment TEXT DEFAULT '', create_ts TEXT, modify_ts TEXT, resc_status TEXT DEFAULT '',
+    resc_children TEXT DEFAULT '', resc_context TEXT DEFAULT '', resc_parent TEXT DEFAULT '',
+    resc_parent_context TEXT DEFAULT '', info TEXT DEFAULT '');
+CREATE TABLE IF NOT EXISTS collections (
+    coll_id INTEGER PRIMARY KEY, coll_name TEXT NOT NULL UNIQUE, parent_coll_name TEXT NOT NULL,
+    owner_name TEXT NOT NULL, owner_zone TEXT NOT NULL, map_id INTEGER DEFAULT 0,
+    inheritance TEXT DEFAULT '', comment TEXT DEFAULT '', create_ts TEXT, modify_ts TEXT);
+CREATE INDEX IF NOT EXISTS coll_parent ON collections (parent_coll_name);
+CREATE TABLE IF NOT EXISTS data_objects (
+    data_id INTEGER NOT NULL, coll_id INTEGER NOT NULL, data_name TEXT NOT NULL,
+    repl_num INTEGER NOT NULL, version TEXT DEFAULT '', data_type TEXT DEFAULT 'generic',
+    data_size INTEGER NOT NULL DEFAULT 0, resc_id INTEGER NOT NULL, resc_hier TEXT NOT NULL,
+    data_path TEXT NOT NULL, owner_name TEXT NOT NULL, owner_zone TEXT NOT NULL,
+    repl_status TEXT NOT NULL DEFAULT '1', data_status TEXT DEFAULT '', checksum TEXT DEFAULT '',
+    expiry TEXT DEFAULT '00000000000', map_id INTEGER DEFAULT 0, comment TEXT DEFAULT '',
+    create_ts TEXT, modify_ts TEXT, access_ts TEXT, mode TEXT DEFAULT '',
+    PRIMARY KEY (data_id, repl_num));
+CREATE INDEX IF NOT EXISTS data_coll_name ON data_objects (coll_id, data_name);
+CREATE TABLE IF NOT EXISTS meta (
+    meta_id INTEGER PRIMARY KEY, object_id INTEGER NOT NULL, attr TEXT NOT NULL,
+    value TEXT NOT NULL, units TEXT NOT NULL DEFAULT '', create_ts TEXT, modify_ts TEXT);
+CREATE INDEX IF NOT EXISTS meta_object ON meta (object_id);
+CREATE TABLE IF NOT EXISTS access (
+    object_id INTEGER NOT NULL, user_id INTEGER NOT NULL, access_type INTEGER NOT NULL,
+    create_ts TEXT, modify_ts TEXT, PRIMARY KEY (object_id, user_id));
+"""
+
+ACCESS_OWN = 1200
+ACCESS_WRITE = 1120
+ACCESS_READ = 1050
+ACCESS_NAMES = {ACCESS_OWN: "own", ACCESS_WRITE: "modify_object", ACCESS_READ: "read_object"}
+
+COORDINATING_TYPES = {"passthru", "random", "roundrobin", "compound", "replication", "load_balanced"}
+
+
+def now_ts(t: float | None = None) -> str:
+    """Catalog times are 11-digit zero-padded epoch seconds."""
+    return f"{int(time.time() if t is None else t):011d}"
+
+
+def split_path(path: str) -> tuple[str, str]:
+    parent, _, name = path.rstrip("/").rpartition("/")
+    return (parent or "/"), name
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    zone: str
+    type: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.type == "rodsadmin"
+
+
+@dataclass(frozen=True)
+class Resource:
+    id: int
+    name: str
+    type: str
+    vault: str
+    parent: str  # parent resource id as text, "" for a root
+    children: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Replica:
+    data_id: int
+    coll_id: int
+    name: str
+    repl_num: int
+    size: int
+    resc_id: int
+    resc_hier: str
+    path: str
+    status: str
+    checksum: str
+    owner: str
+    modify_ts: str
+    data_type: str
+
+
+class Catalog:
+    """One SQLite database guarded by one lock; irods-lite's threads share it."""
+
+    def __init__(self, db_path: Path, zone: str) -> None:
+        self.zone = zone
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA case_sensitive_like=ON")
+        self.db.executescript(SCHEMA)
+        if not self.db.execute("SELECT 1 FROM ids").fetchone():
+            self.db.execute("INSERT INTO ids VALUES (10000)")
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; everything inside commits or rolls back together."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        with self.lock:
+            return self.db.execute(sql, params).fetchall()
+
+    def new_id(self) -> int:
+        with self.lock:
+            (n,) = self.db.execute("UPDATE ids SET next = next + 1 RETURNING next").fetchone()
+            return int(n)
+
+    # ---- users --------------------------------------------------------------------------------
+
+    def ensure_user(self, name: str, password: str, user_type: str) -> None:
+        with self.tx() as db:
+            row = db.execute("SELECT user_id FROM users WHERE user_name=? AND zone_name=?", (name, self.zone))
+            if row.fetchone():
+                db.execute(
+                    "UPDATE users SET password=?, user_type=? WHERE user_name=? AND zone_name=?",
+                    (password, user_type, name, self.zone),
+                )
+                return
+            ts = now_ts()
+            db.execute(
+                "INSERT INTO users (user_id, user_name, zone_name, user_type, password, create_ts, modify_ts)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (self.new_id(), name, self.zone, user_type, password, ts, ts),
+            )
+
+    def user(self, name: str, zone: str | None = None) -> User | None:
+        rows = self.query(
+            "SELECT user_id, user_name, zone_name, user_type FROM users WHERE user_name=? AND zone_name=?",
+            (name, zone or self.zone),
+        )
+        return User(*rows[0]) if rows else None
+
+    def password(self, name: str, zone: str) -> str | None:
+        rows = self.query("SELECT password FROM users WHERE user_name=? AND zone_name=?", (name, zone))
+        return rows[0][0] if rows else None
+
+    # ---- resources ----------------------------------------------------------------------------
+
+    def ensure_resource(self, name: str, rtype: str, vault: str, parent: str | None) -> None:
+        with self.tx() as db:
+            if db.execute("SELECT 1 FROM resources WHERE resc_name=?", (name,)).fetchone():
+                return
+            parent_id = ""
+            if parent:
+                prow = db.execute("SELECT resc_id FROM resources WHERE resc_name=?", (parent,)).fetchone()
+                if not prow:
+                    raise IrodsError(E.SYS_RESC_DOES_NOT_EXIST, f"parent resource {parent} does not exist")
+                parent_id = str(prow[0])
+            ts = now_ts()
+            db.execute(
+                "INSERT INTO resources (resc_id, resc_name, zone_name, resc_type, resc_loc, vault_path,"
+                " resc_parent, create_ts, modify_ts) VALUES (?,?,?,?,?,?,?,?,?)",
+                (self.new_id(), name, self.zone, rtype, "localhost", vault, parent_id, ts, ts),
+            )
+            if parent:
+                kids = db.execute(
+                    "SELECT resc_children FROM resources WHERE resc_name=?", (parent,)
+                ).fetchone()
+                joined = ";".join(filter(None, [kids[0], name]))
+                db.execute("UPDATE resources SET resc_children=? WHERE resc_name=?", (joined, parent))
+
+    def resource(self, name: str) -> Resource | None:
+        rows = self.query(
+            "SELECT resc_id, resc_name, resc_type, vault_path, resc_parent, resc_children"
+            " FROM resources WHERE resc_name=?",
+            (name,),
+        )
+        if not rows:
+            return None
+        rid, rname, rtype, vault, parent, kids = rows[0]
+        return Resource(rid, rname, rtype, vault, parent or "", tuple(k for k in kids.split(";") if k))
+
+    def resource_by_id(self, rid: int) -> Resource | None:
+        rows = self.query("SELECT resc_name FROM resources WHERE resc_id=?", (rid,))
+        return self.resource(rows[0][0]) if rows else None
+
+    def hierarchy_of(self, leaf: Resource) -> str:
+        names = [leaf.name]
+        current = leaf
+        while current.parent:
+            parent = self.resource_by_id(int(current.parent))
+            if parent is None:
+                break
+            names.append(parent.name)
+            current = parent
+        return ";".join(reversed(names))
+
+    # ---- collections --------------------------------------------------------------------------
+
+    def collection(self, name: str) -> tuple[int, str] | None:
+        rows = self.query("SELECT coll_id, owner_name FROM collections WHERE coll_name=?", (name,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def insert_collection(self, db: sqlite3.Connection, name: str, owner: User) -> int:
+        parent, _ = split_path(name)
+        cid = self.new_id()
+        ts = now_ts()
+        db.execute(
+            "INSERT INTO collections (coll_id, coll_name, parent_coll_name, owner_name, owner_zone,"
+            " create_ts, modify_ts) VALUES (?,?,?,?,?,?,?)",
+            (cid, name, parent if name != "/" else "/", owner.name, owner.zone, ts, ts),
+        )
+        db.execute("INSERT OR REPLACE INTO access VALUES (?,?,?,?,?)", (cid, owner.id, ACCESS_OWN, ts, ts))
+        return cid
+
+    def ensure_collection_tree(self, name: str, owner: User) -> None:
+        """Create name and its missing ancestors (used for bootstrap)."""
+        with self.tx() as db:
+            parts = [p for p in name.split("/") if p]
+            path = ""
+            for p in ["/"] + parts:
+                path = "/" if p == "/" else f"{path.rstrip('/')}/{p}"
+                if not db.execute("SELECT 1 FROM collections WHERE coll_name=?", (path,)).fetchone():
+                    self.insert_collection(db, path, owner)
+
+    def grant(self, object_id: int, user: User, access_type: int) -> None:
+        ts = now_ts()
+        with self.tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO access VALUES (?,?,?,?,?)", (object_id, user.id, access_type, ts, ts)
+            )
+
+    def access_level(self, object_id: int, user: User) -> int:
+        rows = self.query(
+            "SELECT access_type FROM access WHERE object_id=? AND user_id=?", (object_id, user.id)
+        )
+        return rows[0][0] if rows else 0
+
+    def require_access(self, object_id: int, user: User, level: int, what: str) -> None:
+        if user.is_admin or self.access_level(object_id, user) >= level:
+            return
+        raise IrodsError(E.CAT_NO_ACCESS_PERMISSION, f"{user.name} may not access {what}")
+
+    # ---- data objects -------------------------------------------------------------------------
+
+    _REPLICA_COLS = (
+        "d.data_id, d.coll_id, d.data_name, d.repl_num, d.data_size, d.resc_id, d.resc_hier, d.data_path,"
+        " d.repl_status, d.checksum, d.owner_name, d.modify_ts, d.data_type"
+    )
+
+    def replicas(self, logical_path: str) -> list[Replica]:
+        parent, name = split_path(logical_path)
+        rows = self.query(
+            f"SELECT {self._REPLICA_COLS} FROM data_objects d JOIN collections c ON d.coll_id = c.coll_id"
+            " WHERE c.coll_name=? AND d.data_name=? ORDER BY repl_num",
+            (parent, name),
+        )
+        return [Replica(*r) for r in rows]
+
+    def replicas_by_id(self, data_id: int) -> list[Replica]:
+        rows = self.query(
+            f"SELECT {self._REPLICA_COLS} FROM data_objects d WHERE data_id=? ORDER BY repl_num", (data_id,)
+        )
+        return [Replica(*r) for r in rows]
+
+    def vault_path(self, leaf: Resource, logical_path: str) -> str:
+        """Where a new replica's bytes go: the leaf's vault plus the logical path below the zone."""
+        relative = logical_path.split("/", 2)[2] if logical_path.count("/") >= 2 else logical_path
+        return os.path.join(leaf.vault, relative)

@@ -1,0 +1,51 @@
+"""iRODS error codes irods-lite answers with (values from the server's rodsErrorTable.h)."""
+
+from __future__ import annotations
+
+SYS_UNMATCHED_API_NUM = -12000
+SYS_BAD_FILE_DESCRIPTOR = -23000
+SYS_INVALID_FILE_PATH = -31000
+SYS_INVALID_RESC_INPUT = -32000
+SYS_PROXYUSER_NO_PRIV = -39000
+SYS_COPY_ALREADY_IN_RESC = -46000
+SYS_NOT_SUPPORTED = -66000
+SYS_RESC_DOES_NOT_EXIST = -78000
+PATH_REG_NOT_ALLOWED = -129000
+SYS_INVALID_INPUT_PARAM = -130000
+USER_FILE_DOES_NOT_EXIST = -310000
+OVERWRITE_WITHOUT_FORCE_FLAG = -312000
+USER_CHKSUM_MISMATCH = -314000
+USER_INPUT_OPTION_ERR = -318000
+USER_PATH_EXCEEDS_MAX = -346000
+UNIX_FILE_OPEN_ERR = -510000
+CAT_NO_ROWS_FOUND = -808000
+CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME = -809000
+CAT_UNKNOWN_COLLECTION = -814000
+CAT_INVALID_ARGUMENT = -816000
+CAT_UNKNOWN_FILE = -817000
+CAT_NO_ACCESS_PERMISSION = -818000
+CAT_SUCCESS_BUT_WITH_NO_INFO = -819000
+CAT_COLLECTION_NOT_EMPTY = -821000
+CAT_INVALID_AUTHENTICATION = -826000
+CAT_INVALID_USER = -827000
+CAT_INVALID_RESOURCE = -831000
+CAT_NAME_EXISTS_AS_COLLECTION = -833000
+CAT_NAME_EXISTS_AS_DATAOBJ = -834000
+HIERARCHY_ERROR = -1803000
+DIRECT_CHILD_ACCESS = -1816000
+
+MAX_NAME_LEN = 1088
+
+
+class IrodsError(Exception):
+    """An iRODS error status to send back to the client."""
+
+    def __init__(self, code: int, message: str = "") -> None:
+        super().__init__(message or str(code))
+        self.code = code
+        self.message = message
+
+
+def check_path_length(path: str, what: str = "path") -> None:
+    if len(path.encode("utf-8", "surrogateescape")) >= MAX_NAME_LEN:
+        raise IrodsError(USER_PATH_EXCEEDS_MAX, f"{what} exceeds MAX_NAME_LEN ({MAX_NAME_LEN} bytes)")

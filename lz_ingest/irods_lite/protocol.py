@@ -1,0 +1,181 @@
+"""iRODS wire framing and the XML packing-instruction bodies, as python-irodsclient speaks them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import socket
+import struct
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Any
+
+HEADER_LIMIT = 64 * 1024
+BODY_LIMIT = 256 * 1024 * 1024
+
+
+class ProtocolError(Exception):
+    """The peer sent something that is not an iRODS message."""
+
+
+@dataclass
+class Message:
+    type: str
+    body: bytes = b""
+    error: bytes = b""
+    bs: bytes = b""
+    int_info: int = 0
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = sock.recv_into(view[got:], n - got)
+        if k == 0:
+            raise ConnectionError("peer closed the connection")
+        got += k
+    return bytes(buf)
+
+
+_HEADER_RE = re.compile(
+    rb"<type>(.*?)</type>\s*<msgLen>(\d+)</msgLen>\s*<errorLen>(\d+)</errorLen>\s*"
+    rb"<bsLen>(\d+)</bsLen>\s*(?:<intInfo>(-?\d+)</intInfo>)?"
+)
+
+
+def read_message(sock: socket.socket) -> Message:
+    (hlen,) = struct.unpack(">i", _recv_exact(sock, 4))
+    if not 0 < hlen < HEADER_LIMIT:
+        raise ProtocolError(f"bad header length {hlen}")
+    header = _recv_exact(sock, hlen)
+    m = _HEADER_RE.search(header)
+    if not m:
+        raise ProtocolError("unparseable message header")
+    lens = [int(m.group(i)) for i in (2, 3, 4)]
+    if any(n < 0 or n > BODY_LIMIT for n in lens):
+        raise ProtocolError("message part too large")
+    body, error, bs = (_recv_exact(sock, n) if n else b"" for n in lens)
+    return Message(m.group(1).decode(), body, error, bs, int(m.group(5) or 0))
+
+
+def pack_message(msg: Message) -> bytes:
+    header = (
+        f"<MsgHeader_PI><type>{msg.type}</type><msgLen>{len(msg.body)}</msgLen>"
+        f"<errorLen>{len(msg.error)}</errorLen><bsLen>{len(msg.bs)}</bsLen>"
+        f"<intInfo>{msg.int_info}</intInfo></MsgHeader_PI>"
+    ).encode()
+    return struct.pack(">i", len(header)) + header + msg.body + msg.error + msg.bs
+
+
+# ---- parsing request bodies -------------------------------------------------------------------
+
+# XML 1.0 cannot carry most C0 controls, and a parser folds a literal CR into LF. python-irodsclient
+# sends them raw, so they are moved into the private-use area before parsing and moved back after.
+_CONTROL_BYTES = re.compile(rb"[\x01-\x08\x0b\x0c\x0d\x0e-\x1f]")
+_PRIVATE_BASE = 0xE000
+_PRIVATE_CHARS = re.compile("[\ue001-\ue01f]")
+
+
+def _shield(m: re.Match[bytes]) -> bytes:
+    return f"&#{_PRIVATE_BASE + m.group(0)[0]};".encode()
+
+
+def _unshield(text: str) -> str:
+    return _PRIVATE_CHARS.sub(lambda m: chr(ord(m.group(0)) - _PRIVATE_BASE), text)
+
+
+def parse_body(body: bytes) -> ET.Element:
+    raw = body.rstrip(b"\0")
+    if _CONTROL_BYTES.search(raw):
+        root = ET.fromstring(_CONTROL_BYTES.sub(_shield, raw))
+        for el in root.iter():
+            if el.text:
+                el.text = _unshield(el.text)
+        return root
+    return ET.fromstring(raw)
+
+
+def text(el: ET.Element | None, tag: str, default: str = "") -> str:
+    if el is None:
+        return default
+    child = el.find(tag)
+    if child is None or child.text is None:
+        return default
+    return child.text
+
+
+def integer(el: ET.Element | None, tag: str, default: int = 0) -> int:
+    value = text(el, tag)
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default
+
+
+def kvp(el: ET.Element | None, tag: str = "KeyValPair_PI") -> dict[str, str]:
+    node = el.find(tag) if el is not None else None
+    if node is None:
+        return {}
+    keys = [k.text or "" for k in node.findall("keyWord")]
+    values = [v.text or "" for v in node.findall("svalue")]
+    return dict(zip(keys, values, strict=False))
+
+
+def json_body(body: bytes) -> Any:
+    """Decode a BinBytesBuf_PI (base64) or BytesBuf_PI (text) carrying JSON."""
+    root = parse_body(body)
+    buf = text(root, "buf")
+    if root.tag == "BinBytesBuf_PI":
+        buf = base64.b64decode(buf).rstrip(b"\0").decode()
+    return json.loads(buf or "{}")
+
+
+# ---- building reply bodies -------------------------------------------------------------------
+
+_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;", "\r": "&#13;"}
+)
+
+
+def esc(value: object) -> str:
+    return str(value).translate(_ESCAPES)
+
+
+def element(name: str, *fields: tuple[str, object]) -> str:
+    inner = "".join(f"<{k}>{esc(v)}</{k}>" for k, v in fields)
+    return f"<{name}>{inner}</{name}>"
+
+
+def bin_bytes_json(obj: Any) -> bytes:
+    data = json.dumps(obj).encode()
+    b64 = base64.b64encode(data).decode()
+    return f"<BinBytesBuf_PI><buflen>{len(data)}</buflen><buf>{b64}</buf></BinBytesBuf_PI>".encode()
+
+
+def str_pi(value: str) -> bytes:
+    return element("STR_PI", ("myStr", value)).encode()
+
+
+def error_stack(status: int, msg: str) -> bytes:
+    return (
+        "<RError_PI><count>1</count>"
+        + element("RErrMsg_PI", ("status", status), ("msg", msg))
+        + "</RError_PI>"
+    ).encode()
+
+
+def genquery_out(columns: list[int], rows: list[tuple[str, ...]], continue_inx: int, total: int) -> bytes:
+    parts = [
+        f"<GenQueryOut_PI><rowCnt>{len(rows)}</rowCnt><attriCnt>{len(columns)}</attriCnt>"
+        f"<continueInx>{continue_inx}</continueInx><totalRowCount>{total}</totalRowCount>"
+    ]
+    for i, col in enumerate(columns):
+        values = "".join(f"<value>{esc(row[i])}</value>" for row in rows)
+        parts.append(
+            f"<SqlResult_PI><attriInx>{col}</attriInx><reslen>{1088}</reslen>{values}</SqlResult_PI>"
+        )
+    parts.append("</GenQueryOut_PI>")
+    return "".join(parts).encode()
