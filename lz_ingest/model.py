@@ -122,3 +122,4 @@ class Action(enum.Enum):
     HOOKS_ONLY = "hooks_only"  # NO_OP: run the hooks, change nothing
     CONFLICT = "conflict"  # a collection where an object should go, or the reverse: a failure
     DELETE = "delete"  # the source is gone: apply the delete mode
+    CREATE_COLLECTION = "create_collection"  # new directory: create its collection
