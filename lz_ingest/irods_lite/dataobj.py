@@ -55,12 +55,16 @@ def _check_new_name(cat: Catalog, logical_path: str, zone: str) -> int:
 
 def insert_replica(
     server: LiteServer, conn: Conn, data_id: int, coll_id: int, logical_path: str, repl: dict[str, object]
-) -> None:
-    """Add one replica row (repl carries repl_num, size, resc_id, hier, path, status, checksum, mtime)."""
+) -> int:
+    """Add one replica row (repl carries repl_num, size, resc_id, hier, path, status, checksum, mtime).
+
+    data_id 0 means a new object: its id is taken in the same transaction (one commit, not two).
+    """
     assert conn.user is not None
     _, name = split_path(logical_path)
     ts = now_ts()
     with server.cat.tx() as db:
+        data_id = data_id or server.cat.new_id()
         db.execute(
             "INSERT INTO data_objects (data_id, coll_id, data_name, repl_num, data_type, data_size, resc_id,"
             " resc_hier, data_path, owner_name, owner_zone, repl_status, checksum, create_ts, modify_ts,"
@@ -74,6 +78,7 @@ def insert_replica(
         db.execute(
             "INSERT OR IGNORE INTO access VALUES (?,?,?,?,?)", (data_id, conn.user.id, ACCESS_OWN, ts, ts)
         )
+    return data_id
 
 
 # ---- open / read / write / seek / close -------------------------------------------------------
@@ -170,7 +175,6 @@ def _create(
         physical = f"{physical}.{repl_num}"
     os.makedirs(os.path.dirname(physical), exist_ok=True)
     fh = open(physical, "w+b")  # noqa: SIM115
-    data_id = data_id or cat.new_id()
     repl = {
         "repl_num": repl_num,
         "size": 0,
@@ -180,7 +184,7 @@ def _create(
         "status": "2",
     }
     repl["data_type"] = options.get("dataType", "generic")
-    insert_replica(server, conn, data_id, coll_id, path, repl)
+    data_id = insert_replica(server, conn, data_id, coll_id, path, repl)
     of = OpenFile(data_id, repl_num, path, physical, fh, True, secrets.token_hex(16), hier, options)
     of.written = True
     return _register_fd(server, conn, of)
@@ -331,7 +335,9 @@ def api_register(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
     cat = server.cat
     assert conn.user is not None
     check_path_length(path, "logical path")
-    check_path_length(file_path, "physical path")
+    # A real server copies filePath into char[MAX_NAME_LEN] with rstrcpy (register_physical_path.cpp), which
+    # truncates; irods-lite refuses instead of registering (or failing to stat) a truncated path.
+    check_path_length(file_path, "physical path", E.USER_PATH_EXCEEDS_MAX)
     if not conn.user.is_admin:  # stock policy: only a rodsadmin client user may register
         raise IrodsError(E.PATH_REG_NOT_ALLOWED, f"{conn.user.name} may not register physical paths")
     if not file_path:
@@ -358,7 +364,7 @@ def api_register(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
     coll_id = _check_new_name(cat, path, server.config.zone)
     cat.require_access(coll_id, conn.user, ACCESS_WRITE, split_path(path)[0])
     repl["repl_num"] = 0
-    insert_replica(server, conn, cat.new_id(), coll_id, path, repl)
+    insert_replica(server, conn, 0, coll_id, path, repl)
     return _reply(0)
 
 
@@ -443,11 +449,11 @@ def api_checksum(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         raise IrodsError(E.CAT_UNKNOWN_FILE, f"{path} does not exist")
     assert conn.user is not None
     server.cat.require_access(replicas[0].data_id, conn.user, ACCESS_READ, path)
+    if "verifyChksum" in options:
+        return _verify_checksums(replicas, options)
     result = ""
     for r in _selected(replicas, options, "ChksumAll" in options):
         computed = sha2_of(r.path)
-        if "verifyChksum" in options and r.checksum and r.checksum != computed:
-            raise IrodsError(E.USER_CHKSUM_MISMATCH, f"replica {r.repl_num} of {path} does not match")
         if r.checksum and "forceChksum" not in options:
             computed = r.checksum
         else:
@@ -458,6 +464,66 @@ def api_checksum(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
                 )
         result = result or computed
     return _reply(0, P.str_pi(result))
+
+
+def _verify_checksums(replicas: list[Replica], options: dict[str, str]) -> Reply:
+    """Verification mode (4.2.11+ rsDataObjChksum.cpp do_verification): report, never update the catalog.
+
+    Problems come back as CHECK_VERIFICATION_RESULTS with a JSON list in STR_PI myStr.
+    """
+    if "forceChksum" in options or ("replNum" in options and "rescName" in options):
+        raise IrodsError(E.USER_INCOMPATIBLE_PARAMS, "verifyChksum with forceChksum, or replNum with rescName")
+    results: list[dict[str, object]] = []
+
+    def report(severity: str, code: int, message: str, r: Replica | None = None) -> None:
+        text = message.format(n=r.repl_num) if r is not None else message
+        results.append({"severity": severity, "error_code": code, "message": text})
+
+    def check_size(r: Replica) -> None:
+        try:
+            if os.path.getsize(r.path) != r.size:
+                msg = "ERROR: Physical size does not match size in catalog for replica [{n}]."
+                report("error", E.USER_FILE_SIZE_MISMATCH, msg, r)
+        except OSError:
+            report("error", E.UNIX_FILE_OPEN_ERR, "ERROR: Could not verify size for replica [{n}].", r)
+
+    def check_sum(r: Replica) -> None:
+        if not r.checksum:
+            report("warning", E.CAT_NO_CHECKSUM_FOR_REPLICA, "WARNING: No checksum available for replica [{n}].", r)
+            return
+        try:
+            if sha2_of(r.path) != r.checksum:
+                msg = "ERROR: Computed checksum does not match what is in the catalog for replica [{n}]."
+                report("error", E.USER_CHKSUM_MISMATCH, msg, r)
+        except OSError:
+            report("error", E.UNIX_FILE_OPEN_ERR, "ERROR: Could not verify checksum for replica [{n}].", r)
+
+    if "replNum" in options or "rescName" in options:
+        target = _pick_replica(replicas, options)
+        if target is None:
+            raise IrodsError(E.SYS_REPLICA_DOES_NOT_EXIST, "no such replica")
+        check_size(target)
+        check_sum(target)
+    else:
+        good = [r for r in replicas if r.status == "1"]
+        if not good:
+            raise IrodsError(E.SYS_NO_GOOD_REPLICA, "no good replica to verify")
+        if len(replicas) > len(good):
+            report("info", 0, f"INFO: Number of replicas skipped: {len(replicas) - len(good)}")
+        for r in good:
+            check_size(r)
+        if all(r.checksum for r in good):
+            for r in good:
+                check_sum(r)
+            if len({r.checksum for r in good}) > 1:
+                report("warning", E.USER_CHKSUM_MISMATCH, "WARNING: Data object has replicas with different checksums.")
+        else:
+            for r in good:
+                if not r.checksum:
+                    check_sum(r)  # reports the missing checksum
+    if results:
+        return _reply(E.CHECK_VERIFICATION_RESULTS, P.str_pi(json.dumps(results)))
+    return _reply(0)
 
 
 def api_touch(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:

@@ -156,10 +156,12 @@ def _one_condition(expr: str, cond: str, upper: bool, params: list[object]) -> s
     col = f"upper({expr})" if upper else expr
     wrap = "upper(?)" if upper else "?"
     if op in ("in", "not in"):
-        values = _literals(rest.strip("() "))
-        params.extend(v.strip(",") for v in values if v.strip(","))
-        marks = ", ".join(wrap for v in values if v.strip(","))
-        return f"{col} {op.upper()} ({marks})"
+        inner = rest.strip("() ")
+        # ('a','b'): the quoted literals; unquoted lists are comma-separated
+        values = re.findall(r"'([^']*)'", inner) if "'" in inner else [v.strip() for v in inner.split(",")]
+        values = [v for v in values if v != ""] or [""]
+        params.extend(values)
+        return f"{col} {op.upper()} ({', '.join(wrap for _ in values)})"
     if op == "between":
         lo, hi = (_literals(rest) + ["", ""])[:2]
         params.extend([lo, hi])

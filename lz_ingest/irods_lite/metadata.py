@@ -144,8 +144,10 @@ def api_atomic_avu(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
                 ).fetchone()
                 if not exists:
                     _add(db, cat, oid, attr, value, units)
-            elif op.get("operation") == "remove":
-                _remove(db, oid, attr, value, units, wildcard=True)
+            elif op.get("operation") == "remove":  # exact match; an absent AVU is no error
+                db.execute(
+                    "DELETE FROM meta WHERE object_id=? AND attr=? AND value=? AND units=?", (oid, attr, value, units)
+                )
             else:
                 raise IrodsError(E.CAT_INVALID_ARGUMENT, f"unknown operation {op.get('operation')!r}")
     return _reply(0, P.bin_bytes_json({}))

@@ -210,18 +210,38 @@ def api_trim(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
     if not replicas:
         raise IrodsError(E.CAT_UNKNOWN_FILE, f"{path} does not exist")
     cat.require_access(replicas[0].data_id, _user(conn), ACCESS_WRITE, path)
-    from .placement import matches
-
-    if "replNum" in options:
-        doomed = [r for r in replicas if str(r.repl_num) == options["replNum"]]
-    else:
-        doomed = [r for r in replicas if matches(r.resc_hier, options.get("rescName", ""))]
-    if not doomed:
-        raise IrodsError(E.CAT_UNKNOWN_FILE, f"{path} has no such replica")
-    if len(doomed) >= len(replicas):
-        raise IrodsError(E.SYS_INVALID_INPUT_PARAM, f"trimming would leave {path} without a replica")
+    if "replNum" in options and "rescName" in options:
+        raise IrodsError(E.USER_INCOMPATIBLE_PARAMS, "replNum and rescName are incompatible")
+    doomed = _replicas_to_trim(replicas, options)
     _delete_object_rows(cat, doomed, remove_files=P.integer(root, "oprType") != UNREG_OPR)
-    return _reply(0)
+    return _reply(1 if doomed else 0)  # rsDataObjTrim answers 1 when it trimmed something
+
+
+def _replicas_to_trim(replicas: list[Replica], options: dict[str, str]) -> list[Replica]:
+    """rsDataObjTrim.cpp get_list_of_replicas_to_trim: keep `copies` replicas (DEF_MIN_COPY_CNT 2), one good."""
+    try:
+        keep = int(options.get("copies") or 2)
+    except ValueError:
+        raise IrodsError(E.SYS_INVALID_INPUT_PARAM, f"copies {options['copies']!r} is invalid") from None
+    if keep <= 0:
+        raise IrodsError(E.SYS_INVALID_INPUT_PARAM, "copies must be positive")
+    if len(replicas) <= keep:
+        return []
+    good = sum(1 for r in replicas if r.status == "1")
+    if "replNum" in options:
+        target = next((r for r in replicas if str(r.repl_num) == options["replNum"]), None)
+        if target is None:
+            raise IrodsError(E.SYS_REPLICA_DOES_NOT_EXIST, "target replica does not exist")
+        if good <= 1 and target.status == "1":
+            raise IrodsError(E.USER_INCOMPATIBLE_PARAMS, "cannot remove the last good replica")
+        return [target]
+    resc = options.get("rescName")
+    wanted = [r for r in replicas if not resc or r.resc_hier.split(";")[0] == resc]
+    doomed = [r for r in wanted if r.status == "0"][: len(replicas) - keep]
+    for r in wanted:
+        if r.status == "1" and len(replicas) - len(doomed) > keep and good - sum(d.status == "1" for d in doomed) > 1:
+            doomed.append(r)
+    return doomed
 
 
 def api_rename(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:

@@ -9,10 +9,12 @@ import socket
 import struct
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 HEADER_LIMIT = 64 * 1024
 BODY_LIMIT = 256 * 1024 * 1024
+RECV_SIZE = 64 * 1024
 
 
 class ProtocolError(Exception):
@@ -40,24 +42,49 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return bytes(buf)
 
 
+class Reader:
+    """Buffered reads from one socket: a single recv usually brings a whole request, header and body."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._buf = bytearray()
+
+    def read_exact(self, n: int) -> bytes:
+        buf = self._buf
+        if n - len(buf) > RECV_SIZE:  # a large part (bulk data): straight into place, unbuffered
+            head = bytes(buf)
+            buf.clear()
+            return head + _recv_exact(self.sock, n - len(head))
+        while len(buf) < n:
+            chunk = self.sock.recv(RECV_SIZE)
+            if not chunk:
+                raise ConnectionError("peer closed the connection")
+            buf += chunk
+        data = bytes(buf[:n])
+        del buf[:n]
+        return data
+
+
 _HEADER_RE = re.compile(
     rb"<type>(.*?)</type>\s*<msgLen>(\d+)</msgLen>\s*<errorLen>(\d+)</errorLen>\s*"
     rb"<bsLen>(\d+)</bsLen>\s*(?:<intInfo>(-?\d+)</intInfo>)?"
 )
 
 
-def read_message(sock: socket.socket) -> Message:
-    (hlen,) = struct.unpack(">i", _recv_exact(sock, 4))
+def read_message(src: socket.socket | Reader) -> Message:
+    """One message; from a Reader (buffered), or from a bare socket reading no byte past the message."""
+    read = src.read_exact if isinstance(src, Reader) else partial(_recv_exact, src)
+    (hlen,) = struct.unpack(">i", read(4))
     if not 0 < hlen < HEADER_LIMIT:
         raise ProtocolError(f"bad header length {hlen}")
-    header = _recv_exact(sock, hlen)
+    header = read(hlen)
     m = _HEADER_RE.search(header)
     if not m:
         raise ProtocolError("unparseable message header")
     lens = [int(m.group(i)) for i in (2, 3, 4)]
     if any(n < 0 or n > BODY_LIMIT for n in lens):
         raise ProtocolError("message part too large")
-    body, error, bs = (_recv_exact(sock, n) if n else b"" for n in lens)
+    body, error, bs = (read(n) if n else b"" for n in lens)
     return Message(m.group(1).decode(), body, error, bs, int(m.group(5) or 0))
 
 

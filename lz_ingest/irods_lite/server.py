@@ -69,6 +69,10 @@ class Conn:
     challenge: bytes = b""
     files: dict[int, OpenFile] = field(default_factory=dict)
     cursors: dict[int, tuple[list[int], list[tuple[str, ...]], int]] = field(default_factory=dict)
+    reader: P.Reader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reader = P.Reader(self.sock)
 
 
 Handler = Callable[["LiteServer", Conn, P.Message], Reply]
@@ -119,6 +123,8 @@ class LiteServer:
         self._running = False
         self.port = config.port
         self._request_log: TextIO | None = None
+        self._unmatched_seen: set[int] = set()
+        self._refuse_timer: threading.Timer | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -185,7 +191,11 @@ class LiteServer:
 
     def stop(self) -> None:
         self._close_listener()
+        if self._refuse_timer is not None:
+            self._refuse_timer.cancel()
+            self._refuse_timer = None
         self.drop_connections()
+        self._wait_for_connections(5.0)  # their cleanup (abandoned open files) needs the catalog
         if self.catalog is not None:
             self.catalog.close()
             self.catalog = None
@@ -216,6 +226,15 @@ class LiteServer:
         timer = threading.Timer(seconds, self._listen)
         timer.daemon = True
         timer.start()
+        self._refuse_timer = timer
+
+    def _wait_for_connections(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if not self._conns:
+                    return
+            time.sleep(0.01)
 
     def fail_next(self, api: int, count: int, code: int) -> None:
         with self.lock:
@@ -275,7 +294,7 @@ class LiteServer:
         conn.sock.sendall(P.pack_message(msg))
 
     def _handshake(self, conn: Conn) -> bool:
-        first = P.read_message(conn.sock)
+        first = P.read_message(conn.reader)
         if first.type != "RODS_CONNECT":
             return False
         pack = P.parse_body(first.body)
@@ -284,9 +303,11 @@ class LiteServer:
         conn.client_name = P.text(pack, "clientUser") or conn.proxy_name
         conn.client_zone = P.text(pack, "clientRcatZone") or conn.proxy_zone
         if "request_server_negotiation" in P.text(pack, "option"):
-            neg = P.element("CS_NEG_PI", ("status", 1), ("result", "CS_NEG_DONT_CARE")).encode()
+            # A stock server's policy (core.re acPreConnect -> CS_NEG_REFUSE): irods-lite has no TLS, so a
+            # client requiring it fails the negotiation itself instead of waiting for a TLS handshake.
+            neg = P.element("CS_NEG_PI", ("status", 1), ("result", "CS_NEG_REFUSE")).encode()
             self.send(conn, P.Message("RODS_CS_NEG_T", neg))
-            answer = P.read_message(conn.sock)
+            answer = P.read_message(conn.reader)
             if "CS_NEG_USE_TCP" not in P.text(P.parse_body(answer.body), "result"):
                 log.warning("client asked for TLS, which irods-lite does not offer")
                 return False
@@ -304,7 +325,7 @@ class LiteServer:
 
     def _loop(self, conn: Conn) -> None:
         while True:
-            msg = P.read_message(conn.sock)
+            msg = P.read_message(conn.reader)
             if msg.type == "RODS_DISCONNECT":
                 return
             if msg.type != "RODS_API_REQ":
@@ -332,10 +353,12 @@ class LiteServer:
                 return self._authenticate(conn, api, msg)
             handler = self.handlers.get(api)
             if handler is None:
-                log.warning("irods-lite: unimplemented API number %d answered SYS_UNMATCHED_API_NUM", api)
+                if api not in self._unmatched_seen:  # once per number: a client may retry it in a loop
+                    self._unmatched_seen.add(api)
+                    log.warning("irods-lite: unimplemented API number %d answered SYS_UNMATCHED_API_NUM", api)
                 return Reply(E.SYS_UNMATCHED_API_NUM)
-            if conn.user is None:
-                return Reply(E.CAT_INVALID_AUTHENTICATION)
+            if conn.user is None:  # rsApiHandler.cpp chkApiPermission: not authenticated yet
+                return Reply(E.SYS_NO_API_PRIV)
             return handler(self, conn, msg)
         except IrodsError as exc:
             log.debug("api %d -> %d %s", api, exc.code, exc.message)
@@ -392,6 +415,6 @@ class LiteServer:
             raise IrodsError(E.CAT_INVALID_USER, conn.proxy_name)
         if conn.client_name != conn.proxy_name and not proxy.is_admin:
             raise IrodsError(E.SYS_PROXYUSER_NO_PRIV, f"{proxy.name} may not act as {conn.client_name}")
-        if client is None:
-            raise IrodsError(E.CAT_INVALID_USER, f"unknown user {conn.client_name}")
+        if client is None:  # db_plugin.cpp db_check_auth_op: "more specific" than CAT_INVALID_USER
+            raise IrodsError(E.CAT_INVALID_CLIENT_USER, f"unknown client user {conn.client_name}")
         conn.proxy, conn.user = proxy, client
