@@ -114,6 +114,7 @@ class Catalog:
     def __init__(self, db_path: Path, zone: str) -> None:
         self.zone = zone
         self.lock = threading.RLock()
+        self._resources: dict[str, Resource] = {}
         self.db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         # No fsync at all: a killed irods-lite loses nothing (the OS has the pages), only a host crash
@@ -183,6 +184,7 @@ class Catalog:
 
     def ensure_resource(self, name: str, rtype: str, vault: str, parent: str | None) -> None:
         with self.tx() as db:
+            self._resources.clear()
             if db.execute("SELECT 1 FROM resources WHERE resc_name=?", (name,)).fetchone():
                 return
             parent_id = ""
@@ -205,6 +207,16 @@ class Catalog:
                 db.execute("UPDATE resources SET resc_children=? WHERE resc_name=?", (joined, parent))
 
     def resource(self, name: str) -> Resource | None:
+        """By name, cached: resources change only through ensure_resource, which empties the cache."""
+        with self.lock:
+            found = self._resources.get(name)
+            if found is None:
+                found = self._load_resource(name)
+                if found is not None:
+                    self._resources[name] = found
+            return found
+
+    def _load_resource(self, name: str) -> Resource | None:
         rows = self.query(
             "SELECT resc_id, resc_name, resc_type, vault_path, resc_parent, resc_children"
             " FROM resources WHERE resc_name=?",
