@@ -6,7 +6,10 @@ import sys
 
 import click
 
+from .cli_demo import demo_command
+from .cli_jobs import COMMANDS
 from .cli_lite import irods_lite_command
+from .cli_options import expand_list_options
 from .errors import LzIngestError
 
 
@@ -17,12 +20,15 @@ def cli() -> None:
 
 
 cli.add_command(irods_lite_command)
+for _command in [*COMMANDS, demo_command]:
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; bad input is one line on stderr and exit status 2, never a traceback."""
     try:
-        result = cli.main(args=argv, prog_name="lz-ingest", standalone_mode=False)
+        args = expand_list_options(sys.argv[1:] if argv is None else argv)
+        result = cli.main(args=args, prog_name="lz-ingest", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("lz-ingest: interrupted", err=True)
         return 130

@@ -28,3 +28,16 @@ class SourceError(LzIngestError):
 
 class PathTooLongError(SourceError):
     """A logical or physical path does not fit in iRODS's MAX_NAME_LEN."""
+
+
+class IrodsApiError(CatalogError):
+    """iRODS answered a catalog call with an error; `code` is its negative code, `name` its symbol."""
+
+    def __init__(self, message: str, *, code: int = 0, name: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.name = name
+
+
+class CatalogUnavailableError(CatalogError):
+    """The iRODS zone could not be reached, even after retrying the connection."""

@@ -92,7 +92,7 @@ def _next_fd(conn: Conn) -> int:
 
 
 def _pick_replica(replicas: list[Replica], options: dict[str, str]) -> Replica | None:
-    wanted = options.get("rescHier") or options.get("destRescName") or options.get("rescName")
+    wanted = options.get("resc_hier") or options.get("destRescName") or options.get("rescName")
     if "replNum" in options:
         return next((r for r in replicas if str(r.repl_num) == options["replNum"]), None)
     if wanted:
@@ -417,7 +417,7 @@ def api_mod_data_obj_meta(server: LiteServer, conn: Conn, msg: P.Message) -> Rep
     assert conn.user is not None
     server.cat.require_access(replicas[0].data_id, conn.user, ACCESS_WRITE, path)
     which = {
-        k: v for k, v in (("rescHier", P.text(info, "rescHier")), ("rescName", P.text(info, "rescName"))) if v
+        k: v for k, v in (("resc_hier", P.text(info, "rescHier")), ("rescName", P.text(info, "rescName"))) if v
     }
     if not which:
         which["replNum"] = P.text(info, "replNum", "0")

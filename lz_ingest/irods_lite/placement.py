@@ -46,9 +46,9 @@ def _from_hierarchy(cat: Catalog, hier: str) -> Resource:
 
 def leaf_for_write(cat: Catalog, options: dict[str, str], default: str) -> tuple[Resource, str]:
     """open / put / create: a root (or an explicit full hierarchy) only; a leaf or middle is refused."""
-    if options.get("rescHier"):
-        leaf = _from_hierarchy(cat, options["rescHier"])
-        return leaf, options["rescHier"]
+    if options.get("resc_hier"):
+        leaf = _from_hierarchy(cat, options["resc_hier"])
+        return leaf, options["resc_hier"]
     name = requested_resource(options, default)
     resc = cat.resource(name)
     if resc is None:
@@ -61,9 +61,9 @@ def leaf_for_write(cat: Catalog, options: dict[str, str], default: str) -> tuple
 
 def leaf_for_register(cat: Catalog, options: dict[str, str], default: str) -> tuple[Resource, str]:
     """register: a root, a full hierarchy, or a leaf (resolved up to its root); a middle is refused."""
-    if options.get("rescHier"):
-        leaf = _from_hierarchy(cat, options["rescHier"])
-        return leaf, options["rescHier"]
+    if options.get("resc_hier"):
+        leaf = _from_hierarchy(cat, options["resc_hier"])
+        return leaf, options["resc_hier"]
     name = requested_resource(options, default)
     resc = cat.resource(name)
     if resc is None:

@@ -1,0 +1,79 @@
+"""Single iRODS API requests that python-irodsclient offers only wrapped in extra calls (queries, lseeks)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import irods.keywords as kw
+from irods.api_number import api_number
+from irods.connection import Connection
+from irods.message import CollectionRequest, FileOpenRequest, StringStringMap, iRODSMessage
+from irods.session import iRODSSession
+
+O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC = 0, 1, 2, 64, 512
+SEEK_SET, SEEK_END = 0, 2
+WRITE_NEW = O_WRONLY | O_CREAT | O_TRUNC  # PRC's mode "w"
+
+
+class Descriptor:
+    """An open replica, read and written through one pooled connection without buffering (no hidden lseek)."""
+
+    def __init__(self, conn: Connection, fd: int) -> None:
+        self._conn = conn
+        self.fd = fd
+
+    def write(self, data: bytes) -> int:
+        return int(self._conn.write_file(self.fd, data))
+
+    def read(self, size: int) -> bytes:
+        return bytes(self._conn.read_file(self.fd, size) or b"")
+
+    def seek(self, offset: int, whence: int = SEEK_SET) -> int:
+        return int(self._conn.seek_file(self.fd, offset, whence))
+
+    def close(self, **options: str) -> None:
+        """Close and finalize the replica (the server records size, status and any checksum)."""
+        try:
+            self._conn.close_file(self.fd, **options)
+        finally:
+            self._conn.release()
+
+    def abandon(self) -> None:
+        """Drop the connection without finalizing: the server leaves a half-written replica stale."""
+        try:
+            self._conn.disconnect()
+        except Exception:  # already broken: that is what abandoning wants anyway
+            pass
+        finally:
+            self._conn.release(destroy=True)
+
+
+def open_replica(session: iRODSSession, path: str, flags: int, options: Mapping[str, str]) -> Descriptor:
+    """DATA_OBJ_OPEN (602) only: PRC's open() adds an lseek through its buffered wrapper."""
+    conn = session.pool.get_connection()
+    try:
+        request = FileOpenRequest(
+            objPath=path,
+            createMode=0,
+            openFlags=flags,
+            offset=0,
+            dataSize=-1 if conn.server_version >= (4, 3, 1) else 0,  # as PRC sends it
+            numThreads=session.numThreads,
+            oprType=0,
+            KeyValPair_PI=StringStringMap(dict(options)),
+        )
+        conn.send(iRODSMessage("RODS_API_REQ", msg=request, int_info=api_number["DATA_OBJ_OPEN_AN"]))
+        fd = conn.recv().int_info
+    except BaseException:
+        conn.release()  # a no-op when PRC already dropped a broken connection
+        raise
+    return Descriptor(conn, fd)
+
+
+def create_collection(session: iRODSSession, path: str, *, recursive: bool) -> None:
+    """COLL_CREATE (681) only: PRC's collections.create() queries the new collection afterwards."""
+    options = {kw.RECURSIVE_OPR__KW: ""} if recursive else {}
+    request = CollectionRequest(collName=path, KeyValPair_PI=StringStringMap(options))
+    with session.pool.get_connection() as conn:
+        conn.send(iRODSMessage("RODS_API_REQ", msg=request, int_info=api_number["COLL_CREATE_AN"]))
+        conn.recv()

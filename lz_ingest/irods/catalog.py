@@ -1,0 +1,39 @@
+"""The catalog adapter's public API: the only calls lz-ingest makes to iRODS (each retries lost connections)."""
+
+from __future__ import annotations
+
+from lz_ingest.irods.listing import Listing, collection_exists, list_collection
+from lz_ingest.irods.transfer import AppendOutcome, append, local_checksum, upload
+from lz_ingest.irods.writes import (
+    add_avus,
+    compute_checksum,
+    create_collection,
+    delete_collection,
+    delete_object,
+    ensure_collection,
+    register,
+    register_replica,
+    update_registered,
+)
+from lz_ingest.model import CatalogObject, Replica
+
+__all__ = [
+    "AppendOutcome",
+    "CatalogObject",
+    "Listing",
+    "Replica",
+    "add_avus",
+    "append",
+    "collection_exists",
+    "compute_checksum",
+    "create_collection",
+    "delete_collection",
+    "delete_object",
+    "ensure_collection",
+    "list_collection",
+    "local_checksum",
+    "register",
+    "register_replica",
+    "update_registered",
+    "upload",
+]

@@ -1,0 +1,275 @@
+"""Moving bytes into iRODS: whole-file uploads and appends, verified by checksum or by comparing bytes."""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import irods.keywords as kw
+import structlog
+from irods.session import iRODSSession
+
+from lz_ingest.errors import CatalogError, CatalogUnavailableError, LzIngestError, SourceError
+from lz_ingest.irods import api
+from lz_ingest.irods.writes import call, epoch11, modify_replica, resource_options
+from lz_ingest.model import Replica
+
+CHUNK_SIZE = 8 * 1024 * 1024  # bytes per write request, as python-irodsclient sends them
+TAIL_SIZE = 64 * 1024  # bytes compared to check that a source still starts with the object's content
+
+log = structlog.get_logger("lz_ingest.irods")
+
+
+class AppendOutcome(enum.Enum):
+    """Which path an append took."""
+
+    APPENDED = "appended"  # the bytes past the object's size were sent
+    UPLOADED = "uploaded"  # the source was rewritten or truncated: the whole file was sent again
+    UNCHANGED = "unchanged"  # the object already holds the whole source
+
+
+def local_checksum(path: str, limit: int | None = None) -> str:
+    """The iRODS form of the SHA-256 of a file (or of its first `limit` bytes): 'sha2:' + base64."""
+    with _source(path) as src:
+        return _sha2(_hashed(src, limit))
+
+
+def upload(
+    session: iRODSSession,
+    local_path: str,
+    logical_path: str,
+    *,
+    resource: str | None,
+    mtime: float,
+    checksum: bool = False,
+    size: int | None = None,
+    replica: Replica | None = None,
+) -> int:
+    """Upload a whole file: a new object, or over `replica` (the one on the target resource). Returns bytes sent.
+
+    The catalog mtime is then set to `mtime` (the source's), not left at the server's close time.
+    With `checksum` the server checksums at close and verifies it against a local SHA-256.
+    A new object left half-written by a failure is removed.
+    """
+    options = resource_options(replica.resource_hierarchy if replica else resource or _default_resource(session))
+    what, attempt = f"upload {logical_path}", _Attempt()
+    try:
+        sent = call(session, what, lambda: _upload(session, local_path, logical_path, options, checksum, attempt))
+    except LzIngestError as exc:
+        if replica is None and attempt.opened and not isinstance(exc, CatalogUnavailableError):
+            _remove_partial(session, logical_path)
+        raise
+    _log_size_change(logical_path, size, sent)
+    modify_replica(session, logical_path, replica, {kw.DATA_MODIFY_KW: epoch11(mtime)})
+    return sent
+
+
+def _default_resource(session: iRODSSession) -> str | None:
+    """irods_default_resource of the environment file, as iput and PRC's put use it."""
+    return getattr(session.pool.account, "default_resource", None)
+
+
+@dataclass
+class _Attempt:
+    opened: bool = False
+
+
+def _upload(
+    session: iRODSSession,
+    local_path: str,
+    logical_path: str,
+    options: dict[str, str],
+    checksum: bool,
+    attempt: _Attempt,
+) -> int:
+    if checksum:  # known at open, the server verifies what it stored at close (USER_CHKSUM_MISMATCH)
+        options = {**options, kw.VERIFY_CHKSUM_KW: local_checksum(local_path)}
+    with _source(local_path) as src:
+        fd = api.open_replica(session, logical_path, api.WRITE_NEW, options)
+        attempt.opened = True
+        with _finalized(fd):
+            return _send(src, fd, local_path)
+
+
+def append(
+    session: iRODSSession,
+    local_path: str,
+    logical_path: str,
+    *,
+    replica: Replica,
+    mtime: float,
+    checksum: bool = False,
+) -> AppendOutcome:
+    """Send only the bytes past the object's size when the source still starts with the object's content.
+
+    The start is checked with the replica's checksum when it has one, else by comparing the last
+    64 KiB the object holds with the same range of the source; a rewritten or truncated source is
+    uploaded whole instead. Running it again appends nothing.
+    """
+    what = f"append {logical_path}"
+    outcome, opened = call(session, what, lambda: _append(session, local_path, logical_path, replica, mtime, checksum))
+    if outcome is None:
+        upload(session, local_path, logical_path, resource=None, mtime=mtime, checksum=checksum, replica=replica)
+        return AppendOutcome.UPLOADED
+    if opened or replica.mtime != int(mtime):  # a close may record its own time
+        modify_replica(session, logical_path, replica, {kw.DATA_MODIFY_KW: epoch11(mtime)})
+    return outcome
+
+
+def _append(
+    session: iRODSSession, local_path: str, logical_path: str, replica: Replica, mtime: float, checksum: bool
+) -> tuple[AppendOutcome | None, bool]:
+    """(outcome, opened); outcome None means: upload the whole file."""
+    with _source(local_path) as src:
+        source_size = os.fstat(src.fileno()).st_size
+        if source_size < replica.size:
+            return None, False
+        if source_size == replica.size and replica.mtime == int(mtime):  # what the catalog records already
+            return AppendOutcome.UNCHANGED, False
+        known = replica.checksum.startswith("sha2:")
+        prefix, whole = _sha2_pair(src, replica.size) if (known or checksum) else ("", "")
+        if known and prefix != replica.checksum:
+            return None, False
+        if known and source_size == replica.size:
+            return AppendOutcome.UNCHANGED, False
+        options = resource_options(replica.resource_hierarchy)
+        if checksum:
+            options[kw.VERIFY_CHKSUM_KW] = whole
+        verified_size = replica.size if known else -1
+        return _append_open(session, logical_path, options, src, source_size, verified_size), True
+
+
+def _append_open(
+    session: iRODSSession, logical_path: str, options: dict[str, str], src: BinaryIO, source_size: int, verified: int
+) -> AppendOutcome | None:
+    fd = api.open_replica(session, logical_path, api.O_RDWR, options)
+    try:
+        end = fd.seek(0, api.SEEK_END)  # the replica's real size, even when the listing is stale
+        if end > source_size or (end != verified and not _tail_matches(fd, src, end)):
+            fd.abandon()  # no finalize: nothing was written, and a verify at close would fail
+            return None
+    except BaseException:
+        fd.abandon()
+        raise
+    with _finalized(fd):
+        src.seek(end)
+        sent = _send(src, fd, logical_path, position=end)
+    return AppendOutcome.APPENDED if sent else AppendOutcome.UNCHANGED
+
+
+def _tail_matches(fd: api.Descriptor, src: BinaryIO, end: int) -> bool:
+    """The last min(64 KiB, end) bytes of the object equal the same range of the source; leaves fd at `end`."""
+    length = min(TAIL_SIZE, end)
+    if length == 0:
+        return True
+    fd.seek(end - length)
+    held = _read_exactly(fd, length)
+    src.seek(end - length)
+    return held == _read(src, length)
+
+
+def _read_exactly(fd: api.Descriptor, length: int) -> bytes:
+    parts, missing = [], length
+    while missing > 0:
+        part = fd.read(missing)
+        if not part:
+            break
+        parts.append(part)
+        missing -= len(part)
+    return b"".join(parts)
+
+
+# ---- local side ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _source(path: str) -> Iterator[BinaryIO]:
+    """The source opened for reading; only its own open and reads become SourceError (never a network error)."""
+    try:
+        src = open(path, "rb")  # noqa: SIM115  # closed below, outside the error translation
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    with src:
+        yield src
+
+
+def _read(src: BinaryIO, size: int) -> bytes:
+    try:
+        return src.read(size)
+    except OSError as exc:
+        raise SourceError(f"{src.name}: cannot read: {exc.strerror or exc}") from exc
+
+
+def _hashed(src: BinaryIO, limit: int | None) -> hashlib._Hash:
+    digest = hashlib.sha256()
+    left = limit if limit is not None else -1
+    while left != 0:
+        block = _read(src, CHUNK_SIZE if left < 0 else min(CHUNK_SIZE, left))
+        if not block:
+            break
+        digest.update(block)
+        left = left - len(block) if left > 0 else left
+    return digest
+
+
+def _sha2_pair(src: BinaryIO, prefix_size: int) -> tuple[str, str]:
+    """Checksums of the first `prefix_size` bytes and of the whole file, in one read."""
+    src.seek(0)
+    digest = _hashed(src, prefix_size)
+    return _sha2(digest), _sha2(_continued(digest, src))
+
+
+def _continued(digest: hashlib._Hash, src: BinaryIO) -> hashlib._Hash:
+    """A copy of `digest` fed the rest of the source."""
+    whole = digest.copy()
+    while block := _read(src, CHUNK_SIZE):
+        whole.update(block)
+    return whole
+
+
+def _sha2(digest: hashlib._Hash) -> str:
+    return "sha2:" + base64.b64encode(digest.digest()).decode()
+
+
+# ---- remote side --------------------------------------------------------------------------------
+
+
+def _send(src: BinaryIO, fd: api.Descriptor, what: str, position: int = 0) -> int:
+    """Write the source from its current position to its end; returns the bytes sent."""
+    sent = 0
+    while block := _read(src, CHUNK_SIZE):
+        written = fd.write(block)
+        if written != len(block):
+            raise CatalogError(f"{what}: iRODS stored {written} of {len(block)} bytes at offset {position + sent}")
+        sent += written
+    return sent
+
+
+@contextmanager
+def _finalized(fd: api.Descriptor) -> Iterator[None]:
+    """Close (finalize) the replica after a complete transfer; abandon it, unfinalized, after a failure."""
+    try:
+        yield
+    except BaseException:
+        fd.abandon()
+        raise
+    fd.close()
+
+
+def _remove_partial(session: iRODSSession, logical_path: str) -> None:
+    """Best effort, one call: a failed first upload must not leave an object a later PUT would skip."""
+    try:
+        session.data_objects.unlink(logical_path, force=True)
+    except Exception as exc:  # the failure being reported matters more than this one
+        log.warning("irods_partial_upload_left", path=logical_path, error=repr(exc))
+
+
+def _log_size_change(logical_path: str, expected: int | None, sent: int) -> None:
+    if expected is not None and expected != sent:
+        log.info("source_changed_during_upload", path=logical_path, scanned_size=expected, sent_size=sent)

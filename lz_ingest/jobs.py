@@ -1,0 +1,184 @@
+"""Job records in Redis: the job's definition, its passes, counters, failures and liveness.
+
+Redis holds only bounded state per job (one definition, one state hash, the current pass's counters
+and failures, a heartbeat), never a key per ingested file: what has been ingested lives in the catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import redis
+
+from .errors import ConfigError
+
+PREFIX = "lz"
+HEARTBEAT_TTL = 15  # seconds: a job nobody refreshed for this long is not running
+ACTIVE = ("running",)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything a worker needs to run a pass of a job; never the handler's code, only where to import it."""
+
+    name: str
+    source: str
+    target: str
+    handler: str | None = None
+    handler_hash: str | None = None
+    interval: int | None = None
+    files_per_task: int = 50
+    file_queue: str = "file"
+    path_queue: str = "path"
+    restart_queue: str = "restart"
+    exclude_file_name: tuple[str, ...] = ()
+    exclude_directory_name: tuple[str, ...] = ()
+    exclude_file_type: tuple[str, ...] = ()
+    follow_symlinks: bool = False
+    initial_ingest: bool = False
+    checksum: bool = False
+    dry_run: bool = False
+    max_delete: float = 0.5
+    settle_seconds: float = 2.0
+    irods_env: str | None = None
+    idle_disconnect_seconds: int = 60
+    profile: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> JobSpec:
+        raw = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in known}
+        return cls(**values)
+
+
+def key(*parts: str) -> str:
+    return ":".join((PREFIX, *parts))
+
+
+@dataclass(frozen=True)
+class PassInfo:
+    """The state of a job and its latest pass, as list / watch show it."""
+
+    name: str
+    status: str
+    pass_id: str
+    started: float
+    finished: float
+    counts: dict[str, int]
+    periodic: bool
+    alive: bool
+
+    @property
+    def elapsed(self) -> float:
+        end = self.finished or time.time()
+        return max(0.0, end - self.started) if self.started else 0.0
+
+
+class JobStore:
+    """Reads and writes job records; every method is a handful of Redis round trips at most."""
+
+    def __init__(self, conn: redis.Redis) -> None:
+        self.r = conn
+
+    # ---- definitions ----------------------------------------------------------------------------
+
+    def save(self, spec: JobSpec) -> None:
+        pipe = self.r.pipeline()
+        pipe.set(key("job", spec.name), spec.to_json())
+        pipe.sadd(key("jobs"), spec.name)
+        pipe.execute()
+
+    def spec(self, name: str) -> JobSpec:
+        raw = self.r.get(key("job", name))
+        if raw is None:
+            raise ConfigError(f"no job named {name!r}")
+        return JobSpec.from_json(raw)
+
+    def names(self) -> list[str]:
+        return sorted(n.decode() if isinstance(n, bytes) else n for n in self.r.smembers(key("jobs")))
+
+    def forget(self, name: str) -> None:
+        state = self.state(name)
+        pipe = self.r.pipeline()
+        if state.get("pass_id"):
+            self._drop_pass_keys(pipe, state["pass_id"])
+        pipe.delete(key("job", name), key("state", name), key("alive", name))
+        pipe.srem(key("jobs"), name)
+        pipe.execute()
+
+    # ---- state and liveness ---------------------------------------------------------------------
+
+    def state(self, name: str) -> dict[str, str]:
+        raw = self.r.hgetall(key("state", name))
+        return {_s(k): _s(v) for k, v in raw.items()}
+
+    def set_state(self, name: str, **values: object) -> None:
+        self.r.hset(key("state", name), mapping={k: str(v) for k, v in values.items()})
+
+    def heartbeat(self, name: str) -> None:
+        self.r.set(key("alive", name), "1", ex=HEARTBEAT_TTL)
+
+    def is_alive(self, name: str) -> bool:
+        return bool(self.r.exists(key("alive", name)))
+
+    def is_running(self, name: str) -> bool:
+        """A job is running when its state says so and something refreshed its heartbeat lately."""
+        return self.state(name).get("status") in ACTIVE and self.is_alive(name)
+
+    # ---- passes ---------------------------------------------------------------------------------
+
+    def begin_pass(self, name: str) -> str:
+        """Start a new pass (dropping the previous pass's keys) and return its id."""
+        previous = self.state(name).get("pass_id")
+        pass_id = f"{name}:{uuid.uuid4().hex[:12]}"
+        pipe = self.r.pipeline()
+        if previous:
+            self._drop_pass_keys(pipe, previous)
+        pipe.hset(
+            key("state", name),
+            mapping={"status": "running", "pass_id": pass_id, "phase": "sync", "started": time.time(), "finished": 0},
+        )
+        pipe.hincrby(key("state", name), "passes", 1)
+        pipe.set(key("alive", name), "1", ex=HEARTBEAT_TTL)
+        pipe.execute()
+        return pass_id
+
+    def _drop_pass_keys(self, pipe: Any, pass_id: str) -> None:
+        pipe.delete(key("counts", pass_id), key("failures", pass_id), key("deletes", pass_id))
+
+    def counts(self, pass_id: str) -> dict[str, int]:
+        raw = self.r.hgetall(key("counts", pass_id))
+        return {_s(k): int(v) for k, v in raw.items()}
+
+    def failures(self, pass_id: str) -> dict[str, dict[str, Any]]:
+        raw = self.r.hgetall(key("failures", pass_id))
+        return {_s(k): json.loads(v) for k, v in raw.items()}
+
+    def info(self, name: str) -> PassInfo:
+        state = self.state(name)
+        spec = self.spec(name)
+        pass_id = state.get("pass_id", "")
+        return PassInfo(
+            name=name,
+            status=state.get("status", "idle"),
+            pass_id=pass_id,
+            started=float(state.get("started") or 0),
+            finished=float(state.get("finished") or 0),
+            counts=self.counts(pass_id) if pass_id else {},
+            periodic=bool(spec.interval),
+            alive=self.is_alive(name),
+        )
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

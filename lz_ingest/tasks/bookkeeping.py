@@ -1,0 +1,91 @@
+"""A pass's bookkeeping: exact counters, failures, and the outstanding-task count that ends a pass.
+
+Every task increments `pending` for the tasks it enqueues in the same pipeline as the enqueue, and
+decrements it for itself in the same pipeline as its counters. The task whose decrement reaches zero
+moves the pass to its next phase, so exactly one process does that, whatever the number of workers.
+A task redone after its worker died has not decremented yet, so the count stays exact.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from rq import Queue
+
+from ..jobs import HEARTBEAT_TTL, key
+
+TASK_RESULT_TTL = 0  # no per-task keys left behind in Redis
+TASK_FAILURE_TTL = 24 * 3600
+
+
+@dataclass
+class Tally:
+    """What one task did, flushed to Redis in one pipeline with its pending decrement."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    failures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deletes: list[str] = field(default_factory=list)
+
+    def add(self, name: str, n: int = 1) -> None:
+        if n:
+            self.counts[name] += n
+
+    def fail(self, path: str, reason: str, attempts: int = 1) -> None:
+        self.counts["failed"] += 1
+        self.failures[path] = {"reason": reason, "attempts": attempts}
+
+
+def enqueue(
+    conn: redis.Redis,
+    pass_id: str,
+    queue_name: str,
+    func: Callable[..., Any],
+    calls: Sequence[tuple[Any, ...]],
+    timeout: int = 3600,
+    pipe: Any = None,
+) -> int:
+    """Enqueue one task per args tuple, counting them as pending in the same transaction."""
+    if not calls:
+        return 0
+    own = pipe is None
+    pipe = pipe if pipe is not None else conn.pipeline()
+    queue = Queue(queue_name, connection=conn)
+    pipe.hincrby(key("counts", pass_id), "pending", len(calls))
+    pipe.hincrby(key("counts", pass_id), "tasks", len(calls))
+    datas = [
+        Queue.prepare_data(func, args=args, timeout=timeout, result_ttl=TASK_RESULT_TTL, failure_ttl=TASK_FAILURE_TTL)
+        for args in calls
+    ]
+    queue.enqueue_many(datas, pipeline=pipe)
+    if own:
+        pipe.execute()
+    return len(calls)
+
+
+def flush(conn: redis.Redis, job_name: str, pass_id: str, tally: Tally) -> int:
+    """Write the tally and take this task off the pending count; return what remains pending."""
+    pipe = conn.pipeline()
+    counts_key = key("counts", pass_id)
+    for name, n in tally.counts.items():
+        pipe.hincrby(counts_key, name, n)
+    if tally.failures:
+        pipe.hset(key("failures", pass_id), mapping={p: json.dumps(v) for p, v in tally.failures.items()})
+    if tally.deletes:
+        pipe.rpush(key("deletes", pass_id), *tally.deletes)
+    pipe.set(key("alive", job_name), "1", ex=HEARTBEAT_TTL)
+    pipe.hincrby(counts_key, "pending", -1)
+    results = pipe.execute()
+    return int(results[-1])
+
+
+def flush_failure(conn: redis.Redis, pass_id: str, path: str, reason: str) -> None:
+    """Record a pass-level failure (a refused delete phase, a failing post_job) outside any task."""
+    pipe = conn.pipeline()
+    pipe.hincrby(key("counts", pass_id), "failed", 1)
+    pipe.hset(key("failures", pass_id), path, json.dumps({"reason": reason, "attempts": 1}))
+    pipe.execute()

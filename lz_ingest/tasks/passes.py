@@ -1,0 +1,170 @@
+"""Passes: start one (pre_job, the root scan), move it on when its tasks are done, delete, finish (post_job)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import redis
+
+from ..errors import LzIngestError
+from ..handlers.loader import Handler
+from ..irods import catalog as adapter
+from ..jobs import JobSpec, JobStore, key
+from ..model import DeleteMode
+from . import bookkeeping as bk
+from .context import current_connection, current_context
+from .meta import path_meta
+
+DELETE_BATCH = 100
+
+
+def _root_meta(spec: JobSpec) -> dict[str, Any]:
+    return path_meta(spec, spec.source, spec.target)
+
+
+def start_pass(conn: redis.Redis, spec: JobSpec, handler: Handler) -> str | None:
+    """Begin a pass unless one of this job is live; run pre_job; queue the root scan. Returns the pass id."""
+    store = JobStore(conn)
+    if not conn.set(key("starting", spec.name), "1", nx=True, ex=30):
+        return None
+    try:
+        if store.is_running(spec.name):
+            return None
+        pass_id = store.begin_pass(spec.name)
+    finally:
+        conn.delete(key("starting", spec.name))
+    meta = _root_meta(spec)
+    delete_mode = handler.delete_mode(meta)
+    store.set_state(spec.name, delete_mode=delete_mode.name)
+    if not os.path.isdir(spec.source):
+        _finish(conn, spec, pass_id, handler, error=f"source root {spec.source} is missing or not a directory")
+        return pass_id
+    handler.pre_job(meta)
+    from .scan import UNKNOWN, scan_task
+
+    bk.enqueue(conn, pass_id, spec.path_queue, scan_task, [(spec.name, pass_id, spec.source, None, UNKNOWN)])
+    return pass_id
+
+
+def start_pass_task(job_name: str) -> str | None:
+    """RQ entry point (restart queue): what rq-scheduler runs for every periodic pass."""
+    conn = current_connection()
+    store = JobStore(conn)
+    if store.state(job_name).get("status") == "stopped":
+        return None
+    spec = store.spec(job_name)
+    ctx = current_context()
+    return start_pass(conn, spec, ctx.handler(spec))
+
+
+def task_done(conn: redis.Redis, job_name: str, pass_id: str, tally: bk.Tally) -> None:
+    """Flush a task's tally; the task that brings pending to zero moves the pass on."""
+    remaining = bk.flush(conn, job_name, pass_id, tally)
+    if remaining == 0:
+        advance(conn, job_name, pass_id)
+
+
+def advance(conn: redis.Redis, job_name: str, pass_id: str) -> None:
+    store = JobStore(conn)
+    state = store.state(job_name)
+    if state.get("pass_id") != pass_id:
+        return
+    spec = store.spec(job_name)
+    handler = current_context().handler(spec)
+    if state.get("phase") == "sync" and _start_deletes(conn, store, spec, pass_id, handler):
+        return
+    _finish(conn, spec, pass_id, handler)
+
+
+def _start_deletes(conn: redis.Redis, store: JobStore, spec: JobSpec, pass_id: str, handler: Handler) -> bool:
+    """Queue the deletes collected during the scan, unless that looks like an unmounted source."""
+    deletes_key = key("deletes", pass_id)
+    total = int(conn.llen(deletes_key))
+    if total == 0:
+        return False
+    counts = store.counts(pass_id)
+    if spec.dry_run:
+        store.r.hincrby(key("counts", pass_id), "would_delete", total)
+        return False
+    refusal = _delete_refusal(spec, total, counts.get("catalog_entries", 0))
+    if refusal:
+        bk.flush_failure(conn, pass_id, spec.source, refusal)
+        return False
+    store.set_state(spec.name, phase="delete")
+    items = [json.loads(raw) for raw in conn.lrange(deletes_key, 0, -1)]
+    batches = [(spec.name, pass_id, items[i : i + DELETE_BATCH]) for i in range(0, len(items), DELETE_BATCH)]
+    bk.enqueue(conn, pass_id, spec.file_queue, delete_task, batches)
+    return True
+
+
+def _delete_refusal(spec: JobSpec, total: int, catalog_entries: int) -> str | None:
+    try:
+        has_entries = any(True for _ in os.scandir(spec.source))
+    except OSError as exc:
+        return f"refusing to delete: source root {spec.source} unreadable ({exc.strerror})"
+    if not has_entries:
+        return f"refusing to delete {total} catalog entries: source root {spec.source} is empty (unmounted?)"
+    if catalog_entries and total > spec.max_delete * catalog_entries:
+        share = 100.0 * total / catalog_entries
+        return (
+            f"refusing to delete {total} of {catalog_entries} catalog entries ({share:.0f}% > "
+            f"--max-delete {spec.max_delete * 100:.0f}%)"
+        )
+    return None
+
+
+def delete_task(job_name: str, pass_id: str, items: list[dict[str, str]]) -> None:
+    """RQ entry point (file queue): apply the delete mode to catalog entries whose source is gone."""
+    conn = current_connection()
+    store = JobStore(conn)
+    tally = bk.Tally()
+    try:
+        spec = store.spec(job_name)
+        ctx = current_context()
+        handler = ctx.handler(spec)
+        session = ctx.pool(spec).session()
+        for item in items:
+            _delete_one(spec, handler, session, item, tally)
+    except Exception as exc:
+        for item in items:
+            tally.fail(item["path"], f"delete not attempted: {exc}")
+    finally:
+        task_done(conn, job_name, pass_id, tally)
+
+
+def _delete_one(spec: JobSpec, handler: Handler, session: Any, item: dict[str, str], tally: bk.Tally) -> None:
+    path, kind = item["path"], item["kind"]
+    meta = path_meta(spec, "", path)
+    try:
+        mode = handler.delete_mode(meta)
+        if mode is DeleteMode.DO_NOT_DELETE:
+            return
+        event = "data_obj_delete" if kind == "object" else "coll_delete"
+        with handler.around(event, session, meta):
+            if kind == "object":
+                adapter.delete_object(session, path, mode)
+            else:
+                adapter.delete_collection(session, path, mode)
+        tally.add(f"deleted_{mode.name.lower()}")
+    except LzIngestError as exc:
+        tally.fail(path, str(exc))
+
+
+def _finish(
+    conn: redis.Redis, spec: JobSpec, pass_id: str, handler: Handler, error: str | None = None
+) -> None:
+    """The pass is over: post_job exactly once, then the job is done (or waits for its next period)."""
+    store = JobStore(conn)
+    if error:
+        bk.flush_failure(conn, pass_id, spec.source, error)
+    else:
+        try:
+            handler.post_job(_root_meta(spec))
+        except LzIngestError as exc:
+            bk.flush_failure(conn, pass_id, "post_job", str(exc))
+    status = "stopped" if store.state(spec.name).get("status") == "stopped" else "done"
+    store.set_state(spec.name, status=status, phase="done", finished=time.time())
+    conn.delete(key("alive", spec.name))

@@ -1,0 +1,193 @@
+"""The scan task: list one directory, compare it with its collection (one catalog query), queue the work."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import LzIngestError
+from ..handlers.loader import Handler
+from ..irods import catalog as adapter
+from ..jobs import JobSpec, JobStore
+from ..model import Action, DeleteMode, Entry
+from ..naming import Avu, logical_path
+from ..plan import COLLECTION, CatalogState, plan
+from ..sources import local
+from ..sources.filters import ScanOptions, compile_patterns, parse_file_types
+from . import bookkeeping as bk
+from .context import WorkerContext, current_connection, current_context
+from .meta import entry_meta, path_meta
+
+NEW, EXISTS, UNKNOWN = "new", "exists", "unknown"
+
+
+@dataclass(frozen=True)
+class SyncItem:
+    """One file to sync: what the scan saw, where it goes, and what the catalog held then."""
+
+    entry: Entry
+    logical_path: str
+    state: CatalogState
+    avus: tuple[Avu, ...]
+
+
+def scan_options(spec: JobSpec) -> ScanOptions:
+    return ScanOptions(
+        exclude_file_name=compile_patterns(spec.exclude_file_name, "exclude_file_name"),
+        exclude_directory_name=compile_patterns(spec.exclude_directory_name, "exclude_directory_name"),
+        exclude_file_type=parse_file_types(spec.exclude_file_type),
+        follow_symlinks=spec.follow_symlinks,
+    )
+
+
+def scan_task(job_name: str, pass_id: str, directory: str, ancestry: Any, collection: str) -> None:
+    """RQ entry point (path queue)."""
+    conn = current_connection()
+    store = JobStore(conn)
+    tally = bk.Tally()
+    try:
+        if store.state(job_name).get("pass_id") == pass_id:
+            spec = store.spec(job_name)
+            ctx = current_context()
+            Scanner(ctx, spec, ctx.handler(spec), pass_id, conn).run(directory, ancestry, collection, tally)
+    except LzIngestError as exc:
+        tally.fail(directory, str(exc))
+    except Exception as exc:  # a bug must not stall the pass: record it and go on
+        current_context().log.exception("scan_failed", path=directory)
+        tally.fail(directory, f"internal error: {exc!r}")
+    finally:
+        from .passes import task_done
+
+        task_done(conn, job_name, pass_id, tally)
+
+
+class Scanner:
+    """Scans one directory of one pass."""
+
+    def __init__(self, ctx: WorkerContext, spec: JobSpec, handler: Handler, pass_id: str, conn: Any) -> None:
+        self.ctx, self.spec, self.handler, self.pass_id, self.conn = ctx, spec, handler, pass_id, conn
+        self.cmap = handler.character_map()
+        self.session = ctx.pool(spec).session()
+        self.delete_mode = DeleteMode[JobStore(conn).state(spec.name).get("delete_mode", "DO_NOT_DELETE")]
+
+    def logical(self, path: str) -> tuple[str, tuple[Avu, ...]]:
+        return logical_path(self.spec.source, self.spec.target, path, self.cmap)
+
+    def run(self, directory: str, ancestry: Any, collection: str, tally: bk.Tally) -> None:
+        listing = local.scan_directory(directory, scan_options(self.spec), ancestry)
+        coll, _ = self.logical(directory)
+        catalog = self._catalog(directory, coll, collection, tally)
+        seen: set[str] = set()
+        work = self._files(listing, catalog, seen, tally)
+        scans = self._subdirectories(listing, catalog, seen, tally)
+        for path in (*listing.excluded, *(p.path for p in listing.problems)):
+            seen.add(self._base(path))
+        for problem in listing.problems:
+            tally.fail(problem.path, problem.reason)
+        tally.add("excluded", len(listing.excluded))
+        self._deletes(coll, catalog, seen, tally)
+        self._enqueue(scans, work, tally)
+
+    def _base(self, path: str) -> str:
+        try:
+            return self.logical(path)[0].rsplit("/", 1)[-1]
+        except LzIngestError:
+            return ""
+
+    def _catalog(self, directory: str, coll: str, collection: str, tally: bk.Tally) -> adapter.Listing:
+        if collection == NEW:
+            self._create_collection(directory, coll, tally)
+            return adapter.Listing.empty()
+        listing = adapter.list_collection(self.session, coll)
+        if not listing.exists:
+            self._create_collection(directory, coll, tally)
+        tally.add("catalog_entries", len(listing.objects) + len(listing.subcollections))
+        return listing
+
+    def _create_collection(self, directory: str, coll: str, tally: bk.Tally) -> None:
+        if self.spec.dry_run:
+            tally.add("would_create_collection")
+            return
+        meta = path_meta(self.spec, directory, coll)
+        with self.handler.around("coll_create", self.session, meta):
+            adapter.create_collection(self.session, coll)
+        tally.add("collections_created")
+
+    def _files(self, listing: Any, catalog: adapter.Listing, seen: set[str], tally: bk.Tally) -> list[SyncItem]:
+        work = []
+        for entry in listing.entries:
+            tally.add("discovered")
+            try:
+                logical, avus = self.logical(entry.path)
+            except LzIngestError as exc:
+                tally.fail(entry.path, str(exc))
+                continue
+            base = logical.rsplit("/", 1)[-1]
+            seen.add(base)
+            state: CatalogState = catalog.objects.get(base)
+            if state is None and base in catalog.subcollections:
+                state = COLLECTION
+            item = SyncItem(entry, logical, state, avus)
+            if self._needs_sync(item, tally):
+                work.append(item)
+        return work
+
+    def _needs_sync(self, item: SyncItem, tally: bk.Tally) -> bool:
+        meta = entry_meta(self.spec, item.entry, item.logical_path)
+        try:
+            operation = self.handler.operation(self.session, meta)
+            resource = self.handler.to_resource(self.session, meta)
+        except LzIngestError as exc:
+            tally.fail(item.entry.path, str(exc))
+            return False
+        decision = plan(
+            item.entry, item.state, operation, to_resource=resource, initial_ingest=self.spec.initial_ingest
+        )
+        if decision.action is Action.SKIP and not (self.spec.checksum and item.state is not None):
+            tally.add("skipped")
+            return False
+        if decision.action is Action.CONFLICT:
+            tally.fail(item.entry.path, decision.reason)
+            return False
+        if self.spec.dry_run:
+            tally.add(f"would_{decision.action.value}")
+            return False
+        return True
+
+    def _subdirectories(
+        self, listing: Any, catalog: adapter.Listing, seen: set[str], tally: bk.Tally
+    ) -> list[tuple[Any, ...]]:
+        scans = []
+        for ref in listing.subdirectories:
+            base = self._base(ref.path)
+            if not base:
+                tally.fail(ref.path, "name cannot be mapped to a logical path")
+                continue
+            seen.add(base)
+            if base in catalog.objects:
+                tally.fail(ref.path, f"a data object exists where collection for {ref.path} should go")
+                continue
+            state = EXISTS if base in catalog.subcollections else NEW
+            scans.append((self.spec.name, self.pass_id, ref.path, ref.ancestry, state))
+            tally.add("directories")
+        return scans
+
+    def _deletes(self, coll: str, catalog: adapter.Listing, seen: set[str], tally: bk.Tally) -> None:
+        if self.delete_mode is DeleteMode.DO_NOT_DELETE:
+            return
+        for name in sorted(set(catalog.objects) - seen):
+            tally.deletes.append(json.dumps({"path": f"{coll}/{name}", "kind": "object"}))
+        for name in sorted(catalog.subcollections - seen):
+            tally.deletes.append(json.dumps({"path": f"{coll}/{name}", "kind": "collection"}))
+
+    def _enqueue(self, scans: list[tuple[Any, ...]], work: list[SyncItem], tally: bk.Tally) -> None:
+        from .sync import sync_task
+
+        size = max(1, self.spec.files_per_task)
+        batches = [(self.spec.name, self.pass_id, work[i : i + size]) for i in range(0, len(work), size)]
+        pipe = self.conn.pipeline()
+        bk.enqueue(self.conn, self.pass_id, self.spec.path_queue, scan_task, scans, pipe=pipe)
+        bk.enqueue(self.conn, self.pass_id, self.spec.file_queue, sync_task, batches, pipe=pipe)
+        pipe.execute()
+        tally.add("queued", len(work))

@@ -1,0 +1,192 @@
+"""The sync task: for each file of a batch, recheck it, decide, act through the catalog adapter, fire hooks.
+
+One failing file never fails the batch: it is retried per the handler's max_retries / delay and then
+recorded with its reason. A file that vanished since the scan is counted as vanished, not failed.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..errors import LzIngestError, SourceError
+from ..handlers.loader import Handler
+from ..irods import catalog as adapter
+from ..jobs import JobSpec, JobStore
+from ..model import Action, Entry, EntryKind
+from ..plan import Decision, plan
+from ..sources import local
+from . import bookkeeping as bk
+from .context import WorkerContext, current_connection, current_context
+from .meta import entry_meta
+from .scan import SyncItem
+
+SETTLE_WAIT_LIMIT = 30.0  # seconds a batch waits at most for one file still being written
+
+_EVENT_COUNT = {
+    Action.REGISTER: "registered",
+    Action.UPDATE: "updated",
+    Action.REGISTER_REPLICA: "replicated",
+    Action.UPLOAD: "uploaded",
+    Action.OVERWRITE: "overwritten",
+    Action.APPEND: "appended",
+    Action.HOOKS_ONLY: "hooks_only",
+}
+
+
+def sync_task(job_name: str, pass_id: str, items: list[SyncItem]) -> None:
+    """RQ entry point (file queue)."""
+    conn = current_connection()
+    store = JobStore(conn)
+    tally = bk.Tally()
+    try:
+        if store.state(job_name).get("pass_id") == pass_id:
+            spec = store.spec(job_name)
+            ctx = current_context()
+            syncer = Syncer(ctx, spec, ctx.handler(spec))
+            for item in items:
+                syncer.sync_with_retries(item, tally)
+    except LzIngestError as exc:  # the whole batch could not start (handler refused, iRODS unreachable)
+        for item in items:
+            tally.fail(item.entry.path, str(exc))
+    except Exception as exc:
+        current_context().log.exception("sync_batch_failed")
+        for item in items:
+            tally.fail(item.entry.path, f"internal error: {exc!r}")
+    finally:
+        from .passes import task_done
+
+        task_done(conn, job_name, pass_id, tally)
+
+
+class Syncer:
+    """Syncs files of one job in one worker process."""
+
+    def __init__(self, ctx: WorkerContext, spec: JobSpec, handler: Handler) -> None:
+        self.ctx, self.spec, self.handler = ctx, spec, handler
+        self.pool = ctx.pool(spec)
+
+    def sync_with_retries(self, item: SyncItem, tally: bk.Tally) -> None:
+        meta = entry_meta(self.spec, item.entry, item.logical_path)
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                outcome = self.sync_one(item, meta)
+            except LzIngestError as exc:
+                retries = self.handler.max_retries(meta)
+                if attempts > retries:
+                    tally.fail(item.entry.path, str(exc), attempts)
+                    return
+                tally.add("retried")
+                time.sleep(self.handler.delay(meta, attempts))
+                continue
+            tally.add(outcome)
+            return
+
+    def sync_one(self, item: SyncItem, meta: dict[str, Any]) -> str:
+        entry = self._settled(item.entry)
+        if entry is None:
+            return "vanished"
+        meta = {**meta, "mtime": entry.mtime, "ctime": entry.ctime, "size": entry.size}
+        user = self.handler.as_user(meta)
+        session = self.pool.session(as_user=user)
+        operation = self.handler.operation(session, meta)
+        resource = self.handler.to_resource(session, meta)
+        physical = self.handler.target_path(session, meta) or entry.path
+        checksum_match = self._checksum_match(entry, item) if self.spec.checksum else None
+        decision = plan(
+            entry,
+            item.state,
+            operation,
+            to_resource=resource,
+            initial_ingest=self.spec.initial_ingest,
+            checksum_match=checksum_match,
+        )
+        if decision.action is Action.SKIP:
+            return "skipped"
+        if decision.action is Action.CONFLICT:
+            raise SourceError(decision.reason)
+        self._act(session, decision, entry, item, meta, resource, physical)
+        return _EVENT_COUNT.get(decision.action, decision.action.value)
+
+    def _settled(self, scanned: Entry) -> Entry | None:
+        """Stat again; a file changed within settle_seconds is waited for until it stops changing."""
+        deadline = time.time() + SETTLE_WAIT_LIMIT
+        while True:
+            entry = local.stat_entry(scanned.path, self.spec.follow_symlinks)
+            if entry is None or local.is_settled(entry, time.time(), self.spec.settle_seconds):
+                return entry
+            if time.time() > deadline:
+                raise SourceError(f"{scanned.path}: still being written after {SETTLE_WAIT_LIMIT:.0f} s")
+            time.sleep(min(self.spec.settle_seconds, 1.0))
+
+    def _checksum_match(self, entry: Entry, item: SyncItem) -> bool | None:
+        state = item.state
+        if not isinstance(state, adapter.CatalogObject) or not state.replicas:
+            return None
+        recorded = next((r.checksum for r in state.replicas if r.checksum), "")
+        if not recorded or entry.kind is not EntryKind.REGULAR:
+            return None
+        return adapter.local_checksum(entry.path) == recorded
+
+    def _act(
+        self,
+        session: Any,
+        decision: Decision,
+        entry: Entry,
+        item: SyncItem,
+        meta: dict[str, Any],
+        resource: str | None,
+        physical: str,
+    ) -> None:
+        event = decision.event
+        if event is None:
+            self._do(session, decision, entry, item, resource, physical)
+            return
+        with self.handler.around(event, session, meta):
+            self._do(session, decision, entry, item, resource, physical)
+
+    def _do(
+        self, session: Any, decision: Decision, entry: Entry, item: SyncItem, resource: str | None, physical: str
+    ) -> None:
+        action, path, checksum = decision.action, item.logical_path, self.spec.checksum
+        mtime = int(entry.mtime)
+        if action is Action.REGISTER:
+            adapter.register(
+                session, physical, path, size=entry.size, mtime=mtime, resource=resource, checksum=checksum
+            )
+            self._annotate(session, entry, item)
+        elif action is Action.REGISTER_REPLICA:
+            adapter.register_replica(
+                session, physical, path, size=entry.size, mtime=mtime, resource=resource, checksum=checksum
+            )
+        elif action is Action.UPDATE:
+            assert decision.replica is not None
+            adapter.update_registered(session, path, replica=decision.replica, size=entry.size, mtime=mtime)
+        elif action in (Action.UPLOAD, Action.OVERWRITE):
+            adapter.upload(
+                session,
+                entry.path,
+                path,
+                resource=resource,
+                mtime=mtime,
+                checksum=checksum,
+                size=entry.size,
+                replica=decision.replica if action is Action.OVERWRITE else None,
+            )
+            if action is Action.UPLOAD:
+                self._annotate(session, entry, item)
+        elif action is Action.APPEND:
+            assert decision.replica is not None
+            adapter.append(session, entry.path, path, replica=decision.replica, mtime=mtime, checksum=checksum)
+
+    def _annotate(self, session: Any, entry: Entry, item: SyncItem) -> None:
+        """The old framework's AVUs: renamed paths, link targets, sockets."""
+        avus = [(a.attribute, a.value, a.unit) for a in item.avus]
+        if entry.kind is EntryKind.LINK and entry.link_target:
+            avus.append(("link_target", entry.link_target, "automated_ingest"))
+        if entry.kind is EntryKind.SOCKET:
+            avus.append(("socket_target", "socket", "automated_ingest"))
+        if avus:
+            adapter.add_avus(session, item.logical_path, avus)
