@@ -57,10 +57,14 @@ def check_filters(spec: JobSpec) -> None:
     parse_file_types(spec.exclude_file_type, "--exclude_file_type")
 
 
+REDIS_WAIT_SECONDS = 3.0
+
+
 def connect_redis(settings: Settings) -> redis.Redis:
     """The configured Redis, or the per-user embedded one; reachable within 5 s or a ConfigError."""
     url = settings.redis.url or embedded_redis_url(settings.redis.embedded_dir)
-    wait_for_redis(url, timeout=5.0)
+    # 3 s of retries plus at most one 1 s ping: an unreachable Redis is reported within the 5 s promised
+    wait_for_redis(url, timeout=REDIS_WAIT_SECONDS)
     return redis.Redis.from_url(url)
 
 

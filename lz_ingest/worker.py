@@ -12,13 +12,14 @@ import multiprocessing
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import redis
 import structlog
 from rq import Queue, SimpleWorker
-from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq_scheduler import Scheduler
@@ -26,10 +27,12 @@ from rq_scheduler import Scheduler
 from .jobs import HEARTBEAT_TTL, JobStore, key
 from .logs import configure_logging
 from .settings import LogSettings
+from .tasks.bookkeeping import REDONE_META
 
 DEFAULT_QUEUES = ("restart", "path", "file")
 WORKER_ALIVE_TTL = 15
 UPKEEP_SECONDS = 5.0
+CHILD_CHECK_SECONDS = 1.0
 
 log = structlog.get_logger("lz_ingest.worker")
 
@@ -45,6 +48,16 @@ class LzWorker(SimpleWorker):
         beat = threading.Thread(target=self._beat_forever, daemon=True)
         beat.start()
 
+    def register_death(self) -> None:
+        super().register_death()
+        try:
+            pipe = self.connection.pipeline()
+            pipe.srem(key("workers"), self.name)
+            pipe.delete(key("alive", "worker", self.name))
+            pipe.execute()
+        except redis.RedisError:
+            pass
+
     def _beat(self) -> None:
         self.connection.set(key("alive", "worker", self.name), "1", ex=WORKER_ALIVE_TTL)
 
@@ -57,12 +70,28 @@ class LzWorker(SimpleWorker):
                 pass
 
 
-def run_worker(redis_url: str, queues: Sequence[str], log_settings: LogSettings | None = None) -> None:
+def run_worker(
+    redis_url: str, queues: Sequence[str], log_settings: LogSettings | None = None, name: str | None = None
+) -> None:
     """One worker process (also what `rq worker -w lz_ingest.worker.LzWorker` would run)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides; SIGTERM is a warm shutdown
     configure_logging(log_settings or LogSettings(log_level="WARNING"))
     conn = redis.Redis.from_url(redis_url)
-    LzWorker([Queue(q, connection=conn) for q in queues], connection=conn).work(logging_level="WARNING")
+    worker = LzWorker([Queue(q, connection=conn) for q in queues], connection=conn, name=name)
+    worker.work(logging_level="WARNING")
+
+
+def declare_dead(conn: redis.Redis, worker_name: str) -> None:
+    """The supervisor saw this worker's process end: its tasks can be redone now, not after its TTL."""
+    conn.delete(key("alive", "worker", worker_name))
+
+
+def prune_workers(conn: redis.Redis) -> None:
+    """Forget pool workers that died without deregistering, once RQ has forgotten them too."""
+    for raw in conn.smembers(key("workers")):
+        name = raw.decode() if isinstance(raw, bytes) else raw
+        if not conn.exists(key("alive", "worker", name)) and not conn.exists(f"rq:worker:{name}"):
+            conn.srem(key("workers"), name)
 
 
 def _worker_is_dead(conn: redis.Redis, worker_name: str) -> bool:
@@ -73,24 +102,46 @@ def _worker_is_dead(conn: redis.Redis, worker_name: str) -> bool:
 
 
 def requeue_abandoned(conn: redis.Redis, queues: Sequence[str]) -> int:
-    """Put back on their queue the started tasks whose worker is gone; tasks are idempotent."""
+    """Put back on their queue the started tasks whose worker is gone; tasks are idempotent.
+
+    RQ 2+ keeps `<job id>:<execution id>` entries in the started registry (so its own
+    `registry.requeue(job)` finds nothing to remove): each entry is claimed with one ZREM, so
+    of several supervisors exactly one requeues it.
+    """
     requeued = 0
     for name in queues:
         registry = StartedJobRegistry(name, connection=conn)
-        for job_id in registry.get_job_ids():
+        for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
+            entry = f"{job_id}:{execution_id}" if execution_id else job_id
             try:
                 job = Job.fetch(job_id, connection=conn)
             except NoSuchJobError:
-                registry.remove(job_id)
+                conn.zrem(registry.key, entry)
                 continue
-            if job.worker_name and _worker_is_dead(conn, job.worker_name):
-                try:
-                    registry.requeue(job)
-                except InvalidJobOperation:
-                    continue
-                log.warning("task_requeued", task=job_id, queue=name, dead_worker=job.worker_name)
-                requeued += 1
+            worker_name = _execution_worker(conn, job_id, execution_id) or job.worker_name
+            if not worker_name or not _worker_is_dead(conn, worker_name):
+                continue
+            if not conn.zrem(registry.key, entry):
+                continue  # another supervisor claimed it, or it just finished
+            pipe = conn.pipeline()
+            pipe.delete(f"rq:execution:{entry}")
+            pipe.zrem(f"rq:executions:{job_id}", entry)
+            pipe.srem(f"rq:worker:{worker_name}:executions", entry)
+            pipe.execute()
+            job.started_at = None
+            job.ended_at = None
+            job.meta[REDONE_META] = int(job.meta.get(REDONE_META, 0)) + 1
+            Queue(job.origin, connection=conn).enqueue_job(job)
+            log.warning("task_requeued", task=job_id, queue=name, dead_worker=worker_name)
+            requeued += 1
     return requeued
+
+
+def _execution_worker(conn: redis.Redis, job_id: str, execution_id: str) -> str | None:
+    if not execution_id:
+        return None
+    raw = conn.hget(f"rq:execution:{job_id}:{execution_id}", "worker_name")
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 def refresh_live_jobs(conn: redis.Redis) -> None:
@@ -115,6 +166,7 @@ def run_scheduler_tick(conn: redis.Redis) -> None:
 
 def upkeep(conn: redis.Redis, queues: Sequence[str]) -> None:
     requeue_abandoned(conn, queues)
+    prune_workers(conn)
     refresh_live_jobs(conn)
     run_scheduler_tick(conn)
 
@@ -129,33 +181,51 @@ class WorkerPool:
         self.log_settings = log_settings
         self.ctx = multiprocessing.get_context("spawn")
         self.procs: list[Any] = []
+        self.names: list[str] = []  # RQ worker name of each process, chosen here so a death can be declared
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _spawn(self) -> Any:
+    def _spawn(self) -> tuple[Any, str]:
+        name = f"lz-{uuid.uuid4().hex}"
         proc = self.ctx.Process(
-            target=run_worker, args=(self.redis_url, self.queues, self.log_settings), daemon=True
+            target=run_worker, args=(self.redis_url, self.queues, self.log_settings, name), daemon=True
         )
         proc.start()
-        return proc
+        return proc, name
 
     def start(self) -> WorkerPool:
-        self.procs = [self._spawn() for _ in range(self.count)]
+        spawned = [self._spawn() for _ in range(self.count)]
+        self.procs = [proc for proc, _ in spawned]
+        self.names = [name for _, name in spawned]
         self._thread = threading.Thread(target=self._supervise, daemon=True)
         self._thread.start()
         return self
 
     def _supervise(self) -> None:
         conn = redis.Redis.from_url(self.redis_url)
-        while not self.stopping.wait(UPKEEP_SECONDS):
+        last_upkeep = time.monotonic()
+        while not self.stopping.wait(CHILD_CHECK_SECONDS):
+            died = self._restart_dead(conn)
+            if not died and time.monotonic() - last_upkeep < UPKEEP_SECONDS:
+                continue
+            last_upkeep = time.monotonic()
             try:
                 upkeep(conn, self.queues)
             except redis.RedisError as exc:
                 log.warning("upkeep_failed", error=str(exc))
-            for i, proc in enumerate(self.procs):
-                if not proc.is_alive() and not self.stopping.is_set():
-                    log.warning("worker_restarted", pid=proc.pid, exitcode=proc.exitcode)
-                    self.procs[i] = self._spawn()
+
+    def _restart_dead(self, conn: redis.Redis) -> bool:
+        died = False
+        for i, proc in enumerate(self.procs):
+            if not proc.is_alive() and not self.stopping.is_set():
+                log.warning("worker_restarted", pid=proc.pid, exitcode=proc.exitcode)
+                try:
+                    declare_dead(conn, self.names[i])
+                except redis.RedisError as exc:
+                    log.warning("upkeep_failed", error=str(exc))
+                self.procs[i], self.names[i] = self._spawn()
+                died = True
+        return died
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()
@@ -183,4 +253,6 @@ def active_workers(conn: redis.Redis, queues: Sequence[str]) -> int:
     from rq import Worker
 
     wanted = set(queues)
-    return sum(1 for w in Worker.all(connection=conn) if wanted & set(w.queue_names()))
+    return sum(
+        1 for w in Worker.all(connection=conn) if wanted & set(w.queue_names()) and not _worker_is_dead(conn, w.name)
+    )

@@ -19,6 +19,7 @@ from lz_ingest.errors import CatalogError, CatalogUnavailableError, LzIngestErro
 from lz_ingest.irods import api
 from lz_ingest.irods.writes import call, epoch11, modify_replica, resource_options
 from lz_ingest.model import Replica
+from lz_ingest.sources import local
 
 CHUNK_SIZE = 8 * 1024 * 1024  # bytes per write request, as python-irodsclient sends them
 TAIL_SIZE = 64 * 1024  # bytes compared to check that a source still starts with the object's content
@@ -108,9 +109,9 @@ def append(
 ) -> AppendOutcome:
     """Send only the bytes past the object's size when the source still starts with the object's content.
 
-    The start is checked with the replica's checksum when it has one, else by comparing the last
-    64 KiB the object holds with the same range of the source; a rewritten or truncated source is
-    uploaded whole instead. Running it again appends nothing.
+    The start is checked with the replica's checksum when it has one, else by comparing the first and
+    the last 64 KiB the object holds with the same ranges of the source; a rewritten or truncated source
+    is uploaded whole instead. Running it again appends nothing.
     """
     what = f"append {logical_path}"
     outcome, opened = call(session, what, lambda: _append(session, local_path, logical_path, replica, mtime, checksum))
@@ -151,7 +152,7 @@ def _append_open(
     fd = api.open_replica(session, logical_path, api.O_RDWR, options)
     try:
         end = fd.seek(0, api.SEEK_END)  # the replica's real size, even when the listing is stale
-        if end > source_size or (end != verified and not _tail_matches(fd, src, end)):
+        if end > source_size or (end != verified and not (_head_matches(fd, src, end) and _tail_matches(fd, src, end))):
             fd.abandon()  # no finalize: nothing was written, and a verify at close would fail
             return None
     except BaseException:
@@ -161,6 +162,18 @@ def _append_open(
         src.seek(end)
         sent = _send(src, fd, logical_path, position=end)
     return AppendOutcome.APPENDED if sent else AppendOutcome.UNCHANGED
+
+
+def _head_matches(fd: api.Descriptor, src: BinaryIO, end: int) -> bool:
+    """The first min(64 KiB, end) bytes of the object equal the source's (a log restarted and grown past
+    the old size keeps its old tail only by chance; its start differs)."""
+    length = min(TAIL_SIZE, end)
+    if length == 0 or length == end:  # the tail check covers it all
+        return True
+    fd.seek(0)
+    held = _read_exactly(fd, length)
+    src.seek(0)
+    return held == _read(src, length)
 
 
 def _tail_matches(fd: api.Descriptor, src: BinaryIO, end: int) -> bool:
@@ -190,11 +203,12 @@ def _read_exactly(fd: api.Descriptor, length: int) -> bytes:
 
 @contextmanager
 def _source(path: str) -> Iterator[BinaryIO]:
-    """The source opened for reading; only its own open and reads become SourceError (never a network error)."""
-    try:
-        src = open(path, "rb")  # noqa: SIM115  # closed below, outside the error translation
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    """The source opened for reading; only its own open and reads become SourceError (never a network error).
+
+    Only a regular file is opened (a symlink's target counts): a FIFO, socket or device is refused
+    unopened, so a FIFO can neither block the worker nor be drained (local.open_for_upload).
+    """
+    src = local.open_for_upload(path)
     with src:
         yield src
 

@@ -21,6 +21,7 @@ from ..jobs import HEARTBEAT_TTL, key
 
 TASK_RESULT_TTL = 0  # no per-task keys left behind in Redis
 TASK_FAILURE_TTL = 24 * 3600
+REDONE_META = "lz_redone"  # set in a task's RQ meta when it is requeued after its worker died
 
 
 @dataclass
@@ -37,7 +38,13 @@ class Tally:
 
     def fail(self, path: str, reason: str, attempts: int = 1) -> None:
         self.counts["failed"] += 1
-        self.failures[path] = {"reason": reason, "attempts": attempts}
+        self.failures[_storable(path)] = {"reason": reason, "attempts": attempts}
+
+
+def _storable(path: str) -> str:
+    """The path as a Redis key: bytes that are not UTF-8 (surrogate escapes) shown as \\xNN, so that a
+    failure on such a name cannot make the task's flush raise and leave the pass pending forever."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def enqueue(

@@ -8,6 +8,7 @@ differs from the one recorded when the job started.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ class WorkerContext:
     environ: dict[str, str]
     pools: dict[str | None, SessionPool] = field(default_factory=dict)
     handlers: dict[tuple[str | None, str | None], Handler] = field(default_factory=dict)
+    handler_stats: dict[tuple[str | None, str | None], tuple[int, int, int, int] | None] = field(default_factory=dict)
     log: Any = field(default_factory=lambda: structlog.get_logger("lz_ingest.worker"))
 
     def irods_settings(self, spec: JobSpec) -> IrodsSettings:
@@ -47,17 +49,51 @@ class WorkerContext:
         return found
 
     def handler(self, spec: JobSpec) -> Handler:
+        """The job's handler, checked at every task: a file changed since the job started is refused even
+        by a worker that loaded it before the change (its tasks fail, nothing is written for them)."""
         cache_key = (spec.handler, spec.handler_hash)
         found = self.handlers.get(cache_key)
         if found is None:
             found = load_handler(spec.handler, logger=self.log)
-            if spec.handler_hash and found.content_hash != spec.handler_hash:
-                raise HandlerError(
-                    f"handler {spec.handler} changed since the job started "
-                    f"(hash {found.content_hash[:12]} != {spec.handler_hash[:12]}); refusing to run it"
-                )
+            self._check_hash(spec, found.content_hash)
             self.handlers[cache_key] = found
+            self.handler_stats[cache_key] = _stat_signature(found)
+        elif spec.handler_hash:
+            signature = _stat_signature(found)
+            if signature != self.handler_stats.get(cache_key):  # only then is the file read and hashed again
+                self._check_hash(spec, _current_hash(found))
+                self.handler_stats[cache_key] = signature
         return found
+
+    @staticmethod
+    def _check_hash(spec: JobSpec, content_hash: str) -> None:
+        if spec.handler_hash and content_hash != spec.handler_hash:
+            raise HandlerError(
+                f"handler {spec.handler} changed since the job started "
+                f"(hash {content_hash[:12]} != {spec.handler_hash[:12]}); refusing to run it"
+            )
+
+
+def _source_file(handler: Handler) -> str | None:
+    return getattr(handler.module, "__file__", None)
+
+
+def _stat_signature(handler: Handler) -> tuple[int, int, int, int] | None:
+    path = _source_file(handler)
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino) if st else None
+
+
+def _current_hash(handler: Handler) -> str:
+    """The sha256 of the handler's source file as it is now ("" when it cannot be read: refused)."""
+    path = _source_file(handler)
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else handler.content_hash
+    except OSError:
+        return ""
 
 
 _lock = threading.Lock()

@@ -14,6 +14,7 @@ from ..handlers.loader import Handler
 from ..irods import catalog as adapter
 from ..jobs import JobSpec, JobStore, key
 from ..model import DeleteMode
+from ..plan import check_compatible
 from . import bookkeeping as bk
 from .context import current_connection, current_context
 from .meta import path_meta
@@ -61,7 +62,12 @@ def start_pass_task(job_name: str) -> str | None:
 
 
 def task_done(conn: redis.Redis, job_name: str, pass_id: str, tally: bk.Tally) -> None:
-    """Flush a task's tally; the task that brings pending to zero moves the pass on."""
+    """Flush a task's tally; the task that brings pending to zero moves the pass on.
+
+    A task of a pass that is no longer the job's current one (a killed job started again, its old
+    tasks redone) records nothing: its pass's keys are gone and must not come back."""
+    if JobStore(conn).state(job_name).get("pass_id") != pass_id:
+        return
     remaining = bk.flush(conn, job_name, pass_id, tally)
     if remaining == 0:
         advance(conn, job_name, pass_id)
@@ -142,6 +148,7 @@ def _delete_one(spec: JobSpec, handler: Handler, session: Any, item: dict[str, s
         mode = handler.delete_mode(meta)
         if mode is DeleteMode.DO_NOT_DELETE:
             return
+        check_compatible(handler.operation(session, meta), mode)  # per path too: an unregistered PUT orphans
         event = "data_obj_delete" if kind == "object" else "coll_delete"
         with handler.around(event, session, meta):
             if kind == "object":
@@ -153,9 +160,7 @@ def _delete_one(spec: JobSpec, handler: Handler, session: Any, item: dict[str, s
         tally.fail(path, str(exc))
 
 
-def _finish(
-    conn: redis.Redis, spec: JobSpec, pass_id: str, handler: Handler, error: str | None = None
-) -> None:
+def _finish(conn: redis.Redis, spec: JobSpec, pass_id: str, handler: Handler, error: str | None = None) -> None:
     """The pass is over: post_job exactly once, then the job is done (or waits for its next period)."""
     store = JobStore(conn)
     if error:

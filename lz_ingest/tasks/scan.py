@@ -10,7 +10,7 @@ from ..errors import LzIngestError
 from ..handlers.loader import Handler
 from ..irods import catalog as adapter
 from ..jobs import JobSpec, JobStore
-from ..model import Action, DeleteMode, Entry
+from ..model import Action, DeleteMode, Entry, EntryKind
 from ..naming import Avu, logical_path
 from ..plan import COLLECTION, CatalogState, plan
 from ..sources import local
@@ -30,6 +30,14 @@ class SyncItem:
     logical_path: str
     state: CatalogState
     avus: tuple[Avu, ...]
+
+
+def checksum_match(entry: Entry, state: CatalogState) -> bool | None:
+    """Whether the file's sha2 equals the one the catalog records; None when there is none to compare."""
+    if not isinstance(state, adapter.CatalogObject) or entry.kind is not EntryKind.REGULAR:
+        return None
+    recorded = next((r.checksum for r in state.replicas if r.checksum), "")
+    return adapter.local_checksum(entry.path) == recorded if recorded else None
 
 
 def scan_options(spec: JobSpec) -> ScanOptions:
@@ -86,7 +94,8 @@ class Scanner:
         for problem in listing.problems:
             tally.fail(problem.path, problem.reason)
         tally.add("excluded", len(listing.excluded))
-        self._deletes(coll, catalog, seen, tally)
+        if not any(p.path == listing.path for p in listing.problems):  # unlisted: its entries are unknown
+            self._deletes(coll, catalog, seen, tally)
         self._enqueue(scans, work, tally)
 
     def _base(self, path: str) -> str:
@@ -110,8 +119,9 @@ class Scanner:
             tally.add("would_create_collection")
             return
         meta = path_meta(self.spec, directory, coll)
-        with self.handler.around("coll_create", self.session, meta):
-            adapter.create_collection(self.session, coll)
+        session = self.ctx.pool(self.spec).session(as_user=self.handler.as_user(meta))  # owned by as_user
+        with self.handler.around("coll_create", session, meta):
+            adapter.create_collection(session, coll)
         tally.add("collections_created")
 
     def _files(self, listing: Any, catalog: adapter.Listing, seen: set[str], tally: bk.Tally) -> list[SyncItem]:
@@ -141,10 +151,15 @@ class Scanner:
         except LzIngestError as exc:
             tally.fail(item.entry.path, str(exc))
             return False
-        decision = plan(
-            item.entry, item.state, operation, to_resource=resource, initial_ingest=self.spec.initial_ingest
-        )
-        if decision.action is Action.SKIP and not (self.spec.checksum and item.state is not None):
+        initial = self.spec.initial_ingest
+        decision = plan(item.entry, item.state, operation, to_resource=resource, initial_ingest=initial)
+        if self.spec.dry_run and self.spec.checksum and decision.action is Action.SKIP:  # no sync task to compare
+            match = checksum_match(item.entry, item.state)
+            decision = plan(
+                item.entry, item.state, operation, to_resource=resource, initial_ingest=initial, checksum_match=match
+            )
+        by_checksum = self.spec.checksum and item.state is not None and not self.spec.dry_run  # the sync task decides
+        if decision.action is Action.SKIP and not by_checksum:
             tally.add("skipped")
             return False
         if decision.action is Action.CONFLICT:

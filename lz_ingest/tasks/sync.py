@@ -6,20 +6,26 @@ recorded with its reason. A file that vanished since the scan is counted as vani
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import time
 from typing import Any
 
+from rq import get_current_job
+
+from .. import naming
 from ..errors import LzIngestError, SourceError
 from ..handlers.loader import Handler
 from ..irods import catalog as adapter
 from ..jobs import JobSpec, JobStore
-from ..model import Action, Entry, EntryKind
+from ..model import Action, Entry, EntryKind, Operation
 from ..plan import Decision, plan
 from ..sources import local
 from . import bookkeeping as bk
+from .bookkeeping import REDONE_META
 from .context import WorkerContext, current_connection, current_context
 from .meta import entry_meta
-from .scan import SyncItem
+from .scan import SyncItem, checksum_match
 
 SETTLE_WAIT_LIMIT = 30.0  # seconds a batch waits at most for one file still being written
 
@@ -34,6 +40,13 @@ _EVENT_COUNT = {
 }
 
 
+_APPEND_COUNT = {
+    adapter.AppendOutcome.APPENDED: "appended",
+    adapter.AppendOutcome.UPLOADED: "overwritten",
+    adapter.AppendOutcome.UNCHANGED: "skipped",
+}
+
+
 def sync_task(job_name: str, pass_id: str, items: list[SyncItem]) -> None:
     """RQ entry point (file queue)."""
     conn = current_connection()
@@ -43,7 +56,7 @@ def sync_task(job_name: str, pass_id: str, items: list[SyncItem]) -> None:
         if store.state(job_name).get("pass_id") == pass_id:
             spec = store.spec(job_name)
             ctx = current_context()
-            syncer = Syncer(ctx, spec, ctx.handler(spec))
+            syncer = Syncer(ctx, spec, ctx.handler(spec), redone=_redone())
             for item in items:
                 syncer.sync_with_retries(item, tally)
     except LzIngestError as exc:  # the whole batch could not start (handler refused, iRODS unreachable)
@@ -59,12 +72,43 @@ def sync_task(job_name: str, pass_id: str, items: list[SyncItem]) -> None:
         task_done(conn, job_name, pass_id, tally)
 
 
+def _redone() -> bool:
+    """True when this task was requeued after its worker died (see worker.requeue_abandoned)."""
+    job = get_current_job()
+    return bool(job is not None and job.meta.get(REDONE_META))
+
+
+_IN_PLACE = frozenset({Action.REGISTER, Action.REGISTER_REPLICA, Action.UPDATE})  # record the file, never read it
+_PUTS = frozenset({Operation.PUT, Operation.PUT_SYNC, Operation.PUT_APPEND})
+
+
+def _as_uploaded(entry: Entry, operation: Operation) -> Entry:
+    """A symlink not followed is uploaded with its target's bytes: compare the target's size and mtime with
+    the catalog, or the link would differ from its object (lstat size) and be uploaded again every pass."""
+    if entry.kind is not EntryKind.LINK or operation not in _PUTS:
+        return entry
+    try:
+        st = os.stat(entry.path)
+    except OSError as err:
+        reason = local.DANGLING_SYMLINK if isinstance(err, FileNotFoundError) else (err.strerror or str(err))
+        raise SourceError(f"{local.printable(entry.path)}: {reason}") from err
+    return dataclasses.replace(entry, size=st.st_size, mtime=st.st_mtime)
+
+
+def _physical_path(path: str) -> str:
+    """The path a register records: the source path, or for a name that is not UTF-8 (iRODS paths are UTF-8)
+    the old framework's stand-in, its directory + irods_UnicodeEncodeError_<base64> (a path that does not exist)."""
+    return path if naming.is_utf8_encodable(path) else naming.unicode_error_physical_path(path)
+
+
 class Syncer:
     """Syncs files of one job in one worker process."""
 
-    def __init__(self, ctx: WorkerContext, spec: JobSpec, handler: Handler) -> None:
+    def __init__(self, ctx: WorkerContext, spec: JobSpec, handler: Handler, redone: bool = False) -> None:
         self.ctx, self.spec, self.handler = ctx, spec, handler
         self.pool = ctx.pool(spec)
+        self.redone = redone  # this batch's worker died: some of its work may be in the catalog already
+        self._listings: dict[str, adapter.Listing] = {}
 
     def sync_with_retries(self, item: SyncItem, tally: bk.Tally) -> None:
         meta = entry_meta(self.spec, item.entry, item.logical_path)
@@ -93,7 +137,8 @@ class Syncer:
         session = self.pool.session(as_user=user)
         operation = self.handler.operation(session, meta)
         resource = self.handler.to_resource(session, meta)
-        physical = self.handler.target_path(session, meta) or entry.path
+        physical = self.handler.target_path(session, meta) or _physical_path(entry.path)
+        entry = _as_uploaded(entry, operation)
         checksum_match = self._checksum_match(entry, item) if self.spec.checksum else None
         decision = plan(
             entry,
@@ -103,12 +148,39 @@ class Syncer:
             initial_ingest=self.spec.initial_ingest,
             checksum_match=checksum_match,
         )
+        if self.redone and item.state is None and decision.action in (Action.REGISTER, Action.UPLOAD):
+            redo = self._redo(session, entry, item, decision, resource)
+            if redo is not decision:
+                if redo is not None:
+                    self._act(session, redo, entry, item, meta, resource, physical)
+                return _EVENT_COUNT[decision.action]  # counted once, as this pass decided it
         if decision.action is Action.SKIP:
             return "skipped"
         if decision.action is Action.CONFLICT:
             raise SourceError(decision.reason)
-        self._act(session, decision, entry, item, meta, resource, physical)
-        return _EVENT_COUNT.get(decision.action, decision.action.value)
+        if decision.action in _IN_PLACE and entry.kind is EntryKind.REGULAR:
+            problem = local.check_readable(entry)  # a file the worker cannot read is not registered (issue 296)
+            if problem is not None:
+                raise SourceError(f"{local.printable(problem.path)}: {problem.reason}")
+        counted = self._act(session, decision, entry, item, meta, resource, physical)
+        return counted or _EVENT_COUNT.get(decision.action, decision.action.value)
+
+    def _redo(
+        self, session: Any, entry: Entry, item: SyncItem, decision: Decision, resource: str | None
+    ) -> Decision | None:
+        """In a redone batch, what the dead worker created: `decision` itself when nothing, None when it is
+        complete, else what completes it (a half-written upload is sent again whole)."""
+        parent, name = item.logical_path.rsplit("/", 1)
+        if parent not in self._listings:
+            self._listings[parent] = adapter.list_collection(session, parent)
+        current = self._listings[parent].objects.get(name)
+        if current is None:
+            return decision
+        operation = Operation.PUT_SYNC if decision.action is Action.UPLOAD else Operation.REGISTER_SYNC
+        again = plan(entry, current, operation, to_resource=resource)
+        if again.action is Action.SKIP:
+            return None
+        return dataclasses.replace(again, event=decision.event)
 
     def _settled(self, scanned: Entry) -> Entry | None:
         """Stat again; a file changed within settle_seconds is waited for until it stops changing."""
@@ -122,13 +194,7 @@ class Syncer:
             time.sleep(min(self.spec.settle_seconds, 1.0))
 
     def _checksum_match(self, entry: Entry, item: SyncItem) -> bool | None:
-        state = item.state
-        if not isinstance(state, adapter.CatalogObject) or not state.replicas:
-            return None
-        recorded = next((r.checksum for r in state.replicas if r.checksum), "")
-        if not recorded or entry.kind is not EntryKind.REGULAR:
-            return None
-        return adapter.local_checksum(entry.path) == recorded
+        return checksum_match(entry, item.state)
 
     def _act(
         self,
@@ -139,17 +205,17 @@ class Syncer:
         meta: dict[str, Any],
         resource: str | None,
         physical: str,
-    ) -> None:
+    ) -> str | None:
         event = decision.event
         if event is None:
-            self._do(session, decision, entry, item, resource, physical)
-            return
+            return self._do(session, decision, entry, item, resource, physical)
         with self.handler.around(event, session, meta):
-            self._do(session, decision, entry, item, resource, physical)
+            return self._do(session, decision, entry, item, resource, physical)
 
     def _do(
         self, session: Any, decision: Decision, entry: Entry, item: SyncItem, resource: str | None, physical: str
-    ) -> None:
+    ) -> str | None:
+        """Act; returns the counter to use when it differs from the action's (an append sent whole)."""
         action, path, checksum = decision.action, item.logical_path, self.spec.checksum
         mtime = int(entry.mtime)
         if action is Action.REGISTER:
@@ -163,7 +229,9 @@ class Syncer:
             )
         elif action is Action.UPDATE:
             assert decision.replica is not None
-            adapter.update_registered(session, path, replica=decision.replica, size=entry.size, mtime=mtime)
+            adapter.update_registered(
+                session, path, replica=decision.replica, size=entry.size, mtime=mtime, checksum=checksum
+            )
         elif action in (Action.UPLOAD, Action.OVERWRITE):
             adapter.upload(
                 session,
@@ -179,7 +247,11 @@ class Syncer:
                 self._annotate(session, entry, item)
         elif action is Action.APPEND:
             assert decision.replica is not None
-            adapter.append(session, entry.path, path, replica=decision.replica, mtime=mtime, checksum=checksum)
+            outcome = adapter.append(
+                session, entry.path, path, replica=decision.replica, mtime=mtime, checksum=checksum
+            )
+            return _APPEND_COUNT[outcome]  # a rewritten or truncated source was uploaded whole
+        return None
 
     def _annotate(self, session: Any, entry: Entry, item: SyncItem) -> None:
         """The old framework's AVUs: renamed paths, link targets, sockets."""
