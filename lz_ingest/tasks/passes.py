@@ -79,7 +79,12 @@ def advance(conn: redis.Redis, job_name: str, pass_id: str) -> None:
     if state.get("pass_id") != pass_id:
         return
     spec = store.spec(job_name)
-    handler = current_context().handler(spec)
+    try:
+        handler = current_context().handler(spec)
+    except LzIngestError as exc:  # e.g. its file changed since the job started: the pass must still end
+        bk.flush_failure(conn, pass_id, "post_job", f"not run: {exc}")
+        _finish(conn, spec, pass_id, None)
+        return
     if state.get("phase") == "sync" and _start_deletes(conn, store, spec, pass_id, handler):
         return
     _finish(conn, spec, pass_id, handler)
@@ -160,12 +165,14 @@ def _delete_one(spec: JobSpec, handler: Handler, session: Any, item: dict[str, s
         tally.fail(path, str(exc))
 
 
-def _finish(conn: redis.Redis, spec: JobSpec, pass_id: str, handler: Handler, error: str | None = None) -> None:
+def _finish(
+    conn: redis.Redis, spec: JobSpec, pass_id: str, handler: Handler | None, error: str | None = None
+) -> None:
     """The pass is over: post_job exactly once, then the job is done (or waits for its next period)."""
     store = JobStore(conn)
     if error:
         bk.flush_failure(conn, pass_id, spec.source, error)
-    else:
+    elif handler is not None:
         try:
             handler.post_job(_root_meta(spec))
         except LzIngestError as exc:
