@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import irods.keywords as kw
 from irods.meta import AVUOperation, iRODSMeta
-from irods.models import DataObject
+from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
 from lz_ingest.errors import IrodsApiError
@@ -108,7 +108,26 @@ def _register_options(size: int, mtime: float, resource: str | None, checksum: b
 
 
 def _register(session: iRODSSession, physical: str, logical: str, options: dict[str, str], what: str) -> None:
-    call(session, what, lambda: session.data_objects.register(physical, logical, **dict(options)))
+    attempts: list[int] = []
+
+    def attempt() -> None:
+        attempts.append(1)
+        session.data_objects.register(physical, logical, **dict(options))
+
+    try:
+        call(session, what, attempt)
+    except IrodsApiError as exc:
+        # a retry after a lost connection finding the object: the lost reply was this register's success
+        lost_reply = len(attempts) > 1 and _rounded(exc.code) == CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME
+        if not (lost_reply and _has_replica_at(session, logical, physical)):
+            raise
+
+
+def _has_replica_at(session: iRODSSession, logical: str, physical: str) -> bool:
+    coll, _, name = logical.rpartition("/")
+    query = session.query(DataObject.path).filter(Collection.name == coll, DataObject.name == name)
+    rows = call(session, f"look up {logical}", lambda: list(query))
+    return any(row[DataObject.path] == physical for row in rows)
 
 
 def update_registered(

@@ -165,9 +165,7 @@ def _delete_one(spec: JobSpec, handler: Handler, session: Any, item: dict[str, s
         tally.fail(path, str(exc))
 
 
-def _finish(
-    conn: redis.Redis, spec: JobSpec, pass_id: str, handler: Handler | None, error: str | None = None
-) -> None:
+def _finish(conn: redis.Redis, spec: JobSpec, pass_id: str, handler: Handler | None, error: str | None = None) -> None:
     """The pass is over: post_job exactly once, then the job is done (or waits for its next period)."""
     store = JobStore(conn)
     if error:

@@ -95,10 +95,13 @@ def _as_uploaded(entry: Entry, operation: Operation) -> Entry:
     return dataclasses.replace(entry, size=st.st_size, mtime=st.st_mtime)
 
 
-def _physical_path(path: str) -> str:
+def _physical_path(path: str, operation: Operation) -> str:
     """The path a register records: the source path, or for a name that is not UTF-8 (iRODS paths are UTF-8)
-    the old framework's stand-in, its directory + irods_UnicodeEncodeError_<base64> (a path that does not exist)."""
-    return path if naming.is_utf8_encodable(path) else naming.unicode_error_physical_path(path)
+    the old framework's stand-in, its directory + irods_UnicodeEncodeError_<base64> (a path that does not exist).
+    Uploads read the source path itself and record no physical path of it."""
+    if operation in _PUTS or operation is Operation.NO_OP or naming.is_utf8_encodable(path):
+        return path
+    return naming.unicode_error_physical_path(path)
 
 
 class Syncer:
@@ -137,7 +140,7 @@ class Syncer:
         session = self.pool.session(as_user=user)
         operation = self.handler.operation(session, meta)
         resource = self.handler.to_resource(session, meta)
-        physical = self.handler.target_path(session, meta) or _physical_path(entry.path)
+        physical = self.handler.target_path(session, meta) or _physical_path(entry.path, operation)
         entry = _as_uploaded(entry, operation)
         checksum_match = self._checksum_match(entry, item) if self.spec.checksum else None
         decision = plan(
