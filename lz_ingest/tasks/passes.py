@@ -12,6 +12,7 @@ import redis
 from ..errors import LzIngestError
 from ..handlers.loader import Handler
 from ..irods import catalog as adapter
+from ..irods.counting import count_objects
 from ..jobs import JobSpec, JobStore, key
 from ..model import DeleteMode
 from ..plan import check_compatible
@@ -100,12 +101,12 @@ def _start_deletes(conn: redis.Redis, store: JobStore, spec: JobSpec, pass_id: s
     if spec.dry_run:
         store.r.hincrby(key("counts", pass_id), "would_delete", total)
         return False
-    refusal = _delete_refusal(spec, total, counts.get("catalog_entries", 0))
+    items = [json.loads(raw) for raw in conn.lrange(deletes_key, 0, -1)]
+    refusal = _delete_refusal(spec, total, counts.get("catalog_entries", 0)) or _object_share_refusal(spec, items)
     if refusal:
         bk.flush_failure(conn, pass_id, spec.source, refusal)
         return False
     store.set_state(spec.name, phase="delete")
-    items = [json.loads(raw) for raw in conn.lrange(deletes_key, 0, -1)]
     batches = [(spec.name, pass_id, items[i : i + DELETE_BATCH]) for i in range(0, len(items), DELETE_BATCH)]
     bk.enqueue(conn, pass_id, spec.file_queue, delete_task, batches)
     return True
@@ -123,6 +124,23 @@ def _delete_refusal(spec: JobSpec, total: int, catalog_entries: int) -> str | No
         return (
             f"refusing to delete {total} of {catalog_entries} catalog entries ({share:.0f}% > "
             f"--max-delete {spec.max_delete * 100:.0f}%)"
+        )
+    return None
+
+
+def _object_share_refusal(spec: JobSpec, items: list[dict[str, str]]) -> str | None:
+    """A vanished directory counts as everything under it: the share is measured in data objects."""
+    collections = [item["path"] for item in items if item["kind"] == "collection"]
+    if not collections:
+        return None
+    session = current_context().pool(spec).session()
+    doomed = sum(1 for item in items if item["kind"] == "object")
+    doomed += sum(count_objects(session, path) for path in collections)
+    total = count_objects(session, spec.target)
+    if total and doomed > spec.max_delete * total:
+        return (
+            f"refusing to delete {doomed} of {total} data objects under {spec.target} "
+            f"({100.0 * doomed / total:.0f}% > --max-delete {spec.max_delete * 100:.0f}%)"
         )
     return None
 

@@ -347,6 +347,20 @@ def test_more_than_max_delete_vanishing_at_once_deletes_nothing(ingest: Ingest, 
     assert set(ingest.objects()) == {f"{ingest.target}/f{i}.txt" for i in range(4, 10)}
 
 
+def test_a_vanished_directory_counts_as_everything_under_it(ingest: Ingest, tmp_path: Path) -> None:
+    """One vanished directory of 12 objects beside 2 kept files is 1 of 3 entries but 12 of 14 objects:
+    the default --max-delete (0.5) refuses it, so an unmounted sub-filesystem never empties its collection."""
+    files = {"keep1.txt": "k", "keep2.txt": "k"} | {f"mount/d{i}.txt": str(i) for i in range(12)}
+    src = write_tree(tmp_path / "src", files)
+    handler = handler_file(tmp_path, "PUT_SYNC", "NO_TRASH")
+    passes(ingest, src, "--event_handler", handler)
+    shutil.rmtree(src / "mount")
+    refused = ingest.rescan(src, "--event_handler", handler)
+    assert refused.code == 1, refused.out + refused.err
+    assert "12 of 14 data objects" in refused.out, refused.out
+    assert len(ingest.objects()) == 14
+
+
 def test_a_missing_source_root_is_refused(ingest: Ingest, tmp_path: Path) -> None:
     handler = handler_file(tmp_path, "PUT_SYNC", "NO_TRASH")
     missing = tmp_path / "not-mounted"
