@@ -47,7 +47,7 @@ def start_pass(conn: redis.Redis, spec: JobSpec, handler: Handler) -> str | None
     handler.pre_job(meta)
     from .scan import UNKNOWN, scan_task
 
-    bk.enqueue(conn, pass_id, spec.path_queue, scan_task, [(spec.name, pass_id, spec.source, None, UNKNOWN)])
+    bk.enqueue(conn, pass_id, spec.path_queue, scan_task, [(spec.name, pass_id, [(spec.source, None, UNKNOWN)])])
     return pass_id
 
 

@@ -1,8 +1,17 @@
-"""The scan task: list one directory, compare it with its collection (one catalog query), queue the work."""
+"""The scan task: list directories, compare each with its collection (one catalog query), queue the work.
+
+A scan task takes a frontier of directories and works through it breadth first for up to a time
+budget, handing directories beyond the few it keeps to new scan tasks as soon as it finds them, so
+other workers join in early while each task still covers many small directories (RQ's bookkeeping
+costs about as much as scanning a directory of a hundred files).
+"""
 
 from __future__ import annotations
 
 import json
+import time
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,8 +19,8 @@ from ..errors import LzIngestError
 from ..handlers.loader import Handler
 from ..irods import catalog as adapter
 from ..jobs import JobSpec, JobStore
-from ..model import Action, DeleteMode, Entry, EntryKind
-from ..naming import Avu, logical_path
+from ..model import Action, DeleteMode, Entry, EntryKind, Operation
+from ..naming import Avu, check_name_length, is_utf8_encodable, logical_path
 from ..plan import COLLECTION, CatalogState, plan
 from ..sources import local
 from ..sources.filters import ScanOptions, compile_patterns, parse_file_types
@@ -20,6 +29,11 @@ from .context import WorkerContext, current_connection, current_context
 from .meta import entry_meta, path_meta
 
 NEW, EXISTS, UNKNOWN = "new", "exists", "unknown"
+SCAN_BUDGET_SECONDS = 2.0  # a scan task hands what is left of its frontier on after this long
+KEEP_DIRECTORIES = 4  # directories a scan task keeps for itself; the rest go to new tasks at once
+HAND_OFF_CHUNK = 16  # directories per handed-off scan task
+
+Frontier = list[tuple[str, Any, str]]  # (directory, ancestry, collection state)
 
 
 @dataclass(frozen=True)
@@ -49,21 +63,26 @@ def scan_options(spec: JobSpec) -> ScanOptions:
     )
 
 
-def scan_task(job_name: str, pass_id: str, directory: str, ancestry: Any, collection: str) -> None:
-    """RQ entry point (path queue)."""
+def scan_task(job_name: str, pass_id: str, frontier: Frontier) -> None:
+    """RQ entry point (path queue): scan the frontier's directories, handing surplus ones on."""
     conn = current_connection()
     store = JobStore(conn)
     tally = bk.Tally()
+    pending: deque[tuple[str, Any, str]] = deque(frontier)
     try:
-        if store.state(job_name).get("pass_id") == pass_id:
+        state = store.state(job_name)
+        if state.get("pass_id") == pass_id and state.get("status") != "stopped":
             spec = store.spec(job_name)
             ctx = current_context()
-            Scanner(ctx, spec, ctx.handler(spec), pass_id, conn).run(directory, ancestry, collection, tally)
+            Scanner(ctx, spec, ctx.handler(spec), pass_id, conn).run_frontier(pending, tally)
+        pending.clear()
     except LzIngestError as exc:
-        tally.fail(directory, str(exc))
+        for directory, _, _ in pending:
+            tally.fail(directory, str(exc))
     except Exception as exc:  # a bug must not stall the pass: record it and go on
-        current_context().log.exception("scan_failed", path=directory)
-        tally.fail(directory, f"internal error: {exc!r}")
+        current_context().log.exception("scan_failed", directories=len(pending))
+        for directory, _, _ in pending:
+            tally.fail(directory, f"internal error: {exc!r}")
     finally:
         from .passes import task_done
 
@@ -78,17 +97,55 @@ class Scanner:
         self.cmap = handler.character_map()
         self.session = ctx.pool(spec).session()
         self.delete_mode = DeleteMode[JobStore(conn).state(spec.name).get("delete_mode", "DO_NOT_DELETE")]
+        self.options = scan_options(spec)
+        self.work: list[SyncItem] = []
+        root_meta = path_meta(spec, spec.source, spec.target)
+        # Methods a handler does not override give the same answer for every file: ask once.
+        self.fixed_operation = None if handler.defines("operation") else handler.operation(self.session, root_meta)
+        self.fixed_resource = handler.to_resource(self.session, root_meta) if not handler.defines("to_resource") else ""
 
     def logical(self, path: str) -> tuple[str, tuple[Avu, ...]]:
         return logical_path(self.spec.source, self.spec.target, path, self.cmap)
 
-    def run(self, directory: str, ancestry: Any, collection: str, tally: bk.Tally) -> None:
-        listing = local.scan_directory(directory, scan_options(self.spec), ancestry)
+    def child_logical(self, coll: str, plain: bool, path: str) -> tuple[str, tuple[Avu, ...]]:
+        """A child's logical path; the common case (no renaming anywhere) without re-deriving it."""
+        name = path.rsplit("/", 1)[-1]
+        if plain and is_utf8_encodable(name):
+            logical = f"{coll}/{name}"
+            check_name_length(logical, "logical path")
+            return logical, ()
+        return self.logical(path)
+
+    def run_frontier(self, pending: deque[tuple[str, Any, str]], tally: bk.Tally) -> None:
+        deadline = time.monotonic() + SCAN_BUDGET_SECONDS
+        while pending and time.monotonic() < deadline:
+            directory, ancestry, collection = pending.popleft()
+            pending.extend(self.run_one(directory, ancestry, collection, tally))
+            if len(pending) > KEEP_DIRECTORIES:
+                self._hand_off([pending.pop() for _ in range(len(pending) - KEEP_DIRECTORIES)])
+        self._hand_off(list(pending))
+        pending.clear()
+        self._flush_work(final=True)
+
+    def run_one(self, directory: str, ancestry: Any, collection: str, tally: bk.Tally) -> Frontier:
+        """Scan one directory; a failure concerns this directory only."""
+        try:
+            return self.run(directory, ancestry, collection, tally)
+        except LzIngestError as exc:
+            tally.fail(directory, str(exc))
+        except Exception as exc:
+            self.ctx.log.exception("scan_failed", path=directory)
+            tally.fail(directory, f"internal error: {exc!r}")
+        return []
+
+    def run(self, directory: str, ancestry: Any, collection: str, tally: bk.Tally) -> Frontier:
+        listing = local.scan_directory(directory, self.options, ancestry)
         coll, _ = self.logical(directory)
+        plain = self.cmap is None and is_utf8_encodable(directory)
         catalog = self._catalog(directory, coll, collection, tally)
         seen: set[str] = set()
-        work = self._files(listing, catalog, seen, tally)
-        scans = self._subdirectories(listing, catalog, seen, tally)
+        self.work.extend(self._files(listing, catalog, seen, tally, coll, plain))
+        subdirectories = self._subdirectories(listing, catalog, seen, tally)
         for path in (*listing.excluded, *(p.path for p in listing.problems)):
             seen.add(self._base(path))
         for problem in listing.problems:
@@ -96,7 +153,8 @@ class Scanner:
         tally.add("excluded", len(listing.excluded))
         if not any(p.path == listing.path for p in listing.problems):  # unlisted: its entries are unknown
             self._deletes(coll, catalog, seen, tally)
-        self._enqueue(scans, work, tally)
+        self._flush_work(final=False)
+        return subdirectories
 
     def _base(self, path: str) -> str:
         try:
@@ -124,12 +182,14 @@ class Scanner:
             adapter.create_collection(session, coll)
         tally.add("collections_created")
 
-    def _files(self, listing: Any, catalog: adapter.Listing, seen: set[str], tally: bk.Tally) -> list[SyncItem]:
+    def _files(
+        self, listing: Any, catalog: adapter.Listing, seen: set[str], tally: bk.Tally, coll: str, plain: bool
+    ) -> list[SyncItem]:
         work = []
+        tally.add("discovered", len(listing.entries))
         for entry in listing.entries:
-            tally.add("discovered")
             try:
-                logical, avus = self.logical(entry.path)
+                logical, avus = self.child_logical(coll, plain, entry.path)
             except LzIngestError as exc:
                 tally.fail(entry.path, str(exc))
                 continue
@@ -143,11 +203,17 @@ class Scanner:
                 work.append(item)
         return work
 
-    def _needs_sync(self, item: SyncItem, tally: bk.Tally) -> bool:
+    def _policy(self, item: SyncItem) -> tuple[Operation, str | None]:
+        if self.fixed_operation is not None and self.fixed_resource != "":
+            return self.fixed_operation, self.fixed_resource
         meta = entry_meta(self.spec, item.entry, item.logical_path)
+        operation = self.fixed_operation or self.handler.operation(self.session, meta)
+        resource = self.fixed_resource if self.fixed_resource != "" else self.handler.to_resource(self.session, meta)
+        return operation, resource
+
+    def _needs_sync(self, item: SyncItem, tally: bk.Tally) -> bool:
         try:
-            operation = self.handler.operation(self.session, meta)
-            resource = self.handler.to_resource(self.session, meta)
+            operation, resource = self._policy(item)
         except LzIngestError as exc:
             tally.fail(item.entry.path, str(exc))
             return False
@@ -170,10 +236,8 @@ class Scanner:
             return False
         return True
 
-    def _subdirectories(
-        self, listing: Any, catalog: adapter.Listing, seen: set[str], tally: bk.Tally
-    ) -> list[tuple[Any, ...]]:
-        scans = []
+    def _subdirectories(self, listing: Any, catalog: adapter.Listing, seen: set[str], tally: bk.Tally) -> Frontier:
+        scans: Frontier = []
         for ref in listing.subdirectories:
             base = self._base(ref.path)
             if not base:
@@ -184,7 +248,7 @@ class Scanner:
                 tally.fail(ref.path, f"a data object exists where collection for {ref.path} should go")
                 continue
             state = EXISTS if base in catalog.subcollections else NEW
-            scans.append((self.spec.name, self.pass_id, ref.path, ref.ancestry, state))
+            scans.append((ref.path, ref.ancestry, state))
             tally.add("directories")
         return scans
 
@@ -196,13 +260,22 @@ class Scanner:
         for name in sorted(catalog.subcollections - seen):
             tally.deletes.append(json.dumps({"path": f"{coll}/{name}", "kind": "collection"}))
 
-    def _enqueue(self, scans: list[tuple[Any, ...]], work: list[SyncItem], tally: bk.Tally) -> None:
+    def _hand_off(self, directories: Iterable[tuple[str, Any, str]]) -> None:
+        """Give directories to new scan tasks (other workers) in chunks."""
+        todo = list(directories)
+        chunks = [
+            (self.spec.name, self.pass_id, todo[i : i + HAND_OFF_CHUNK]) for i in range(0, len(todo), HAND_OFF_CHUNK)
+        ]
+        bk.enqueue(self.conn, self.pass_id, self.spec.path_queue, scan_task, chunks)
+
+    def _flush_work(self, final: bool) -> None:
+        """Queue full batches of files to sync as soon as they fill; the remainder when the task ends."""
         from .sync import sync_task
 
         size = max(1, self.spec.files_per_task)
-        batches = [(self.spec.name, self.pass_id, work[i : i + size]) for i in range(0, len(work), size)]
-        pipe = self.conn.pipeline()
-        bk.enqueue(self.conn, self.pass_id, self.spec.path_queue, scan_task, scans, pipe=pipe)
-        bk.enqueue(self.conn, self.pass_id, self.spec.file_queue, sync_task, batches, pipe=pipe)
-        pipe.execute()
-        tally.add("queued", len(work))
+        cut = len(self.work) if final else len(self.work) - len(self.work) % size
+        if cut <= 0:
+            return
+        ready, self.work = self.work[:cut], self.work[cut:]
+        batches = [(self.spec.name, self.pass_id, ready[i : i + size]) for i in range(0, len(ready), size)]
+        bk.enqueue(self.conn, self.pass_id, self.spec.file_queue, sync_task, batches)
