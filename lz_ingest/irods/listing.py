@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
-import irods.keywords as kw
-from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
+from lz_ingest.irods import genquery
 from lz_ingest.irods.retry import with_retries
 from lz_ingest.model import CatalogObject, Replica
 from lz_ingest.settings import FrozenMap
 
-# Only what a sync compares or acts on; rows come back one per replica.
+# GenQuery column numbers (rodsGenQuery.h). Only what a sync compares or acts on; one row per replica.
+COLL_ID, COLL_NAME, COLL_PARENT_NAME = 500, 501, 502
+DATA_NAME, DATA_REPL_NUM, DATA_PATH, DATA_SIZE = 403, 404, 410, 407
+DATA_MODIFY_TIME, DATA_REPL_STATUS, DATA_CHECKSUM, DATA_RESC_HIER = 420, 413, 415, 422
 _REPLICA_COLUMNS = (
-    DataObject.name,
-    DataObject.replica_number,
-    DataObject.resc_hier,
-    DataObject.path,
-    DataObject.size,
-    DataObject.modify_time,
-    DataObject.replica_status,
-    DataObject.checksum,
+    DATA_NAME,
+    DATA_REPL_NUM,
+    DATA_RESC_HIER,
+    DATA_PATH,
+    DATA_SIZE,
+    DATA_MODIFY_TIME,
+    DATA_REPL_STATUS,
+    DATA_CHECKSUM,
 )
 
 
@@ -49,11 +48,12 @@ def list_collection(session: iRODSSession, coll_path: str) -> Listing:
 
 
 def _list(session: iRODSSession, path: str) -> Listing:
-    objects = _objects(path, _rows(session, path, _REPLICA_COLUMNS, Collection.name == path))
+    zone = path.split("/")[1]  # as PRC's own lookups do, so a federated zone answers for its paths
+    objects = _objects(path, genquery.rows(session, _REPLICA_COLUMNS, [(COLL_NAME, genquery.equals(path))], zone))
     names = frozenset(
-        str(row[Collection.name]).rsplit("/", 1)[-1]
-        for row in _rows(session, path, (Collection.name,), Collection.parent_name == path)
-        if row[Collection.name] != path  # "/" is its own parent
+        name.rsplit("/", 1)[-1]
+        for (name,) in genquery.rows(session, (COLL_NAME,), [(COLL_PARENT_NAME, genquery.equals(path))], zone)
+        if name != path  # "/" is its own parent
     )
     exists = bool(objects or names) or collection_exists(session, path)
     return Listing(FrozenMap(objects), names, exists)
@@ -61,46 +61,26 @@ def _list(session: iRODSSession, path: str) -> Listing:
 
 def collection_exists(session: iRODSSession, path: str) -> bool:
     """One GenQuery (PRC's collections.exists() may need two)."""
-    return any(True for _ in _rows(session, path, (Collection.id,), Collection.name == path))
+    zone = path.split("/")[1] if path.count("/") > 1 else ""
+    return any(True for _ in genquery.rows(session, (COLL_ID,), [(COLL_NAME, genquery.equals(path))], zone))
 
 
-def _rows(session: iRODSSession, path: str, columns: Iterable[Any], condition: Any) -> Iterable[dict[Any, Any]]:
-    query = session.query(*columns).filter(condition)
-    zone = path.split("/")[1]
-    if zone:  # as PRC's own lookups do, so a federated zone answers for its paths
-        query = query.add_keyword(kw.ZONE_KW, zone)
-    for batch in query.get_batches():  # follows continueInx past each page of 500 rows
-        yield from batch
-
-
-def _objects(coll: str, rows: Iterable[dict[Any, Any]]) -> dict[str, CatalogObject]:
+def _objects(coll: str, rows: Iterable[tuple[str, ...]]) -> dict[str, CatalogObject]:
     replicas: dict[str, list[Replica]] = {}
-    for row in rows:
-        replicas.setdefault(row[DataObject.name], []).append(_replica(row))
+    for name, number, hier, phys, size, mtime, status, checksum in rows:
+        replica = Replica(int(number), hier, phys, int(size or 0), _epoch(mtime), status, checksum)
+        replicas.setdefault(name, []).append(replica)
+    base = coll.rstrip("/")
     return {
-        name: CatalogObject(f"{coll.rstrip('/')}/{name}", tuple(sorted(found, key=lambda r: r.number)))
+        name: CatalogObject(f"{base}/{name}", tuple(sorted(found, key=lambda r: r.number)))
         for name, found in replicas.items()
     }
 
 
-def _replica(row: Mapping[Any, Any]) -> Replica:
-    return Replica(
-        number=int(row[DataObject.replica_number]),
-        resource_hierarchy=str(row[DataObject.resc_hier] or ""),
-        physical_path=str(row[DataObject.path] or ""),
-        size=int(row[DataObject.size] or 0),
-        mtime=_epoch(row[DataObject.modify_time]),
-        status=str(row[DataObject.replica_status] or ""),
-        checksum=str(row[DataObject.checksum] or ""),
-    )
-
-
-def _epoch(value: object) -> int:
-    """PRC turns the catalog's epoch string into an aware datetime; back to whole seconds."""
-    if isinstance(value, datetime):
-        return calendar.timegm(value.utctimetuple())
+def _epoch(value: str) -> int:
+    """The catalog's 11-digit epoch string, as whole seconds."""
     try:
-        return int(str(value))
+        return int(value)
     except ValueError:
         return 0
 
