@@ -33,7 +33,7 @@ def _settings(require_irods: bool, values: dict[str, Any]) -> Settings:
 
 
 def _spec(values: dict[str, Any], source: str, target: str, zone: str, interval: int | None, handler: Any) -> JobSpec:
-    pf.check_numbers(values["files_per_task"], interval, values["max_delete"])
+    pf.check_numbers(values["files_per_task"], interval, values["max_delete"], values["threads"])
     return JobSpec(
         name=pf.job_name(values.get("job_name")),
         source=pf.check_source(source),
@@ -57,6 +57,7 @@ def _spec(values: dict[str, Any], source: str, target: str, zone: str, interval:
         irods_env=os.path.abspath(values["irods_env"]) if values.get("irods_env") else None,
         idle_disconnect_seconds=values["irods_idle_disconnect_seconds"],
         profile=values["profile"],
+        threads=values["threads"],
     )
 
 

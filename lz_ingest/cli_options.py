@@ -111,6 +111,13 @@ def job_options(f: Any) -> Any:
                 help="A file modified this recently is still being written: wait before syncing it.",
             ),
             click.option("--workers", type=int, help="In-process workers when no worker pool serves the queues."),
+            click.option(
+                "--threads",
+                type=int,
+                default=4,
+                show_default=True,
+                help="Files of a batch synced at once in each worker process (1: one after another).",
+            ),
             opt("s3_keypair", help="S3 key pair file (S3 sources are not available yet)."),
             opt("s3_endpoint_domain", help="S3 endpoint (not available yet)."),
             opt("s3_region_name", help="S3 region (not available yet)."),

@@ -42,13 +42,15 @@ def check_target(target: str, zone: str) -> str:
     return "/" + "/".join(parts)
 
 
-def check_numbers(files_per_task: int, interval: int | None, max_delete: float) -> None:
+def check_numbers(files_per_task: int, interval: int | None, max_delete: float, threads: int = 1) -> None:
     if files_per_task <= 0:
         raise ConfigError(f"--files_per_task {files_per_task}: must be a positive number")
     if interval is not None and interval <= 0:
         raise ConfigError(f"--interval {interval}: must be a positive number of seconds")
     if not 0.0 <= max_delete <= 1.0:
         raise ConfigError(f"--max-delete {max_delete}: must be a fraction between 0 and 1")
+    if threads <= 0:
+        raise ConfigError(f"--threads {threads}: must be a positive number")
 
 
 def check_filters(spec: JobSpec) -> None:

@@ -9,6 +9,7 @@ A task redone after its worker died has not decremented yet, so the count stays 
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,14 +32,17 @@ class Tally:
     counts: Counter[str] = field(default_factory=Counter)
     failures: dict[str, dict[str, Any]] = field(default_factory=dict)
     deletes: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # a batch's files run in threads
 
     def add(self, name: str, n: int = 1) -> None:
         if n:
-            self.counts[name] += n
+            with self.lock:
+                self.counts[name] += n
 
     def fail(self, path: str, reason: str, attempts: int = 1) -> None:
-        self.counts["failed"] += 1
-        self.failures[_storable(path)] = {"reason": reason, "attempts": attempts}
+        with self.lock:
+            self.counts["failed"] += 1
+            self.failures[_storable(path)] = {"reason": reason, "attempts": attempts}
 
 
 def _storable(path: str) -> str:

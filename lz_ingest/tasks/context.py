@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ class WorkerContext:
     """Per-process caches; one per worker process, handed to every task function."""
 
     environ: dict[str, str]
-    pools: dict[str | None, SessionPool] = field(default_factory=dict)
+    pools: dict[tuple[str | None, int], SessionPool] = field(default_factory=dict)
+    executors: dict[int, ThreadPoolExecutor] = field(default_factory=dict)
     handlers: dict[tuple[str | None, str | None], Handler] = field(default_factory=dict)
     handler_stats: dict[tuple[str | None, str | None], tuple[int, int, int, int] | None] = field(default_factory=dict)
     log: Any = field(default_factory=lambda: structlog.get_logger("lz_ingest.worker"))
@@ -41,11 +43,20 @@ class WorkerContext:
         return load_irods_settings(self.environ, env_file=env_file)
 
     def pool(self, spec: JobSpec) -> SessionPool:
-        """The session pool for this job's iRODS configuration (one per distinct environment file)."""
-        found = self.pools.get(spec.irods_env)
+        """The session pool for this job's iRODS configuration and this thread: threads never share a
+        session, so one thread's reconnect never cuts another's call short."""
+        pool_key = (spec.irods_env, threading.get_ident())
+        found = self.pools.get(pool_key)
         if found is None:
             found = SessionPool(self.irods_settings(spec), idle_disconnect_seconds=spec.idle_disconnect_seconds)
-            self.pools[spec.irods_env] = found
+            self.pools[pool_key] = found
+        return found
+
+    def executor(self, threads: int) -> ThreadPoolExecutor:
+        """The process's sync threads, kept between batches so their iRODS sessions stay connected."""
+        found = self.executors.get(threads)
+        if found is None:
+            found = self.executors[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lz-sync")
         return found
 
     def handler(self, spec: JobSpec) -> Handler:
