@@ -57,6 +57,7 @@ def _spec(values: dict[str, Any], source: str, target: str, zone: str, interval:
         irods_env=os.path.abspath(values["irods_env"]) if values.get("irods_env") else None,
         idle_disconnect_seconds=values["irods_idle_disconnect_seconds"],
         profile=values["profile"],
+        profile_filename=os.path.abspath(values["profile_filename"]) if values.get("profile_filename") else None,
         threads=values["threads"],
     )
 

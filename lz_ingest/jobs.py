@@ -48,6 +48,7 @@ class JobSpec:
     irods_env: str | None = None
     idle_disconnect_seconds: int = 60
     profile: bool = False
+    profile_filename: str | None = None  # where workers write per-batch timing events with --profile
     threads: int = 4  # files of one batch synced at once in a worker process (catalog round trips overlap)
     extra: Mapping[str, Any] = field(default_factory=dict)
 

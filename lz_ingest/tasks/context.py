@@ -24,7 +24,8 @@ from ..errors import HandlerError
 from ..handlers.loader import Handler, load_handler
 from ..irods.session import SessionPool
 from ..jobs import JobSpec, JobStore
-from ..settings import IrodsSettings, load_irods_settings
+from ..logs import profile_logger
+from ..settings import IrodsSettings, LogSettings, load_irods_settings
 
 
 @dataclass
@@ -34,6 +35,7 @@ class WorkerContext:
     environ: dict[str, str]
     pools: dict[tuple[str | None, int], SessionPool] = field(default_factory=dict)
     executors: dict[int, ThreadPoolExecutor] = field(default_factory=dict)
+    profilers: dict[str | None, Any] = field(default_factory=dict)
     handlers: dict[tuple[str | None, str | None], Handler] = field(default_factory=dict)
     handler_stats: dict[tuple[str | None, str | None], tuple[int, int, int, int] | None] = field(default_factory=dict)
     log: Any = field(default_factory=lambda: structlog.get_logger("lz_ingest.worker"))
@@ -57,6 +59,15 @@ class WorkerContext:
         found = self.executors.get(threads)
         if found is None:
             found = self.executors[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lz-sync")
+        return found
+
+    def profiler(self, spec: JobSpec) -> Any:
+        """The job's profile logger (per-batch timing events), a no-op without --profile."""
+        found = self.profilers.get(spec.profile_filename)
+        if found is None:
+            filename = Path(spec.profile_filename) if spec.profile_filename else None
+            settings = LogSettings(profile=spec.profile, profile_filename=filename)
+            found = self.profilers[spec.profile_filename] = profile_logger(settings)
         return found
 
     def handler(self, spec: JobSpec) -> Handler:

@@ -74,7 +74,15 @@ def scan_task(job_name: str, pass_id: str, frontier: Frontier) -> None:
         if state.get("pass_id") == pass_id and state.get("status") != "stopped":
             spec = store.spec(job_name)
             ctx = current_context()
+            started, directories = time.perf_counter(), len(pending)
             Scanner(ctx, spec, ctx.handler(spec), pass_id, conn).run_frontier(pending, tally)
+            ctx.profiler(spec).info(
+                "directories_scanned",
+                job=job_name,
+                frontier=directories,
+                files=tally.counts.get("discovered", 0),
+                seconds=round(time.perf_counter() - started, 6),
+            )
         pending.clear()
     except LzIngestError as exc:
         for directory, _, _ in pending:

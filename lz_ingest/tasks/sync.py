@@ -58,7 +58,15 @@ def sync_task(job_name: str, pass_id: str, items: list[SyncItem]) -> None:
             spec = store.spec(job_name)
             ctx = current_context()
             syncer = Syncer(ctx, spec, ctx.handler(spec), redone=_redone())
+            started = time.perf_counter()
             syncer.sync_all(items, tally)
+            ctx.profiler(spec).info(
+                "batch_synced",
+                job=job_name,
+                files=len(items),
+                seconds=round(time.perf_counter() - started, 6),
+                counts=dict(tally.counts),
+            )
     except LzIngestError as exc:  # the whole batch could not start (handler refused, iRODS unreachable)
         for item in items:
             tally.fail(item.entry.path, str(exc))
