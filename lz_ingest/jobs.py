@@ -156,7 +156,7 @@ class JobStore:
         return pass_id
 
     def _drop_pass_keys(self, pipe: Any, pass_id: str) -> None:
-        pipe.delete(key("counts", pass_id), key("failures", pass_id), key("deletes", pass_id))
+        pipe.delete(key("counts", pass_id), key("failures", pass_id), key("deletes", pass_id), key("enqueued", pass_id))
 
     def counts(self, pass_id: str) -> dict[str, int]:
         raw = self.r.hgetall(key("counts", pass_id))

@@ -8,6 +8,7 @@ A task redone after its worker died has not decremented yet, so the count stays 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import Counter
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from rq import Queue
+from rq import Queue, get_current_job
 
 from ..jobs import HEARTBEAT_TTL, key
 
@@ -51,6 +52,12 @@ def _storable(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def task_key(func: Callable[..., Any], args: tuple[Any, ...]) -> str:
+    """What identifies a task within its pass: its function and its arguments."""
+    text = f"{func.__module__}.{func.__qualname__}{args!r}"
+    return hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def enqueue(
     conn: redis.Redis,
     pass_id: str,
@@ -58,24 +65,36 @@ def enqueue(
     func: Callable[..., Any],
     calls: Sequence[tuple[Any, ...]],
     timeout: int = 3600,
-    pipe: Any = None,
 ) -> int:
-    """Enqueue one task per args tuple, counting them as pending in the same transaction."""
+    """Enqueue one task per args tuple, counting them as pending in the same transaction.
+
+    Each task is also recorded in the pass's set of enqueued tasks, so that a task redone after its
+    worker died does not enqueue again what it had already handed on (RQ itself never dedupes).
+    """
+    keys = [task_key(func, args) for args in calls]
+    if calls and is_redone():
+        known = conn.smismember(key("enqueued", pass_id), keys)
+        fresh = [(k, args) for k, args, seen in zip(keys, calls, known, strict=True) if not seen]
+        keys, calls = [k for k, _ in fresh], [args for _, args in fresh]
     if not calls:
         return 0
-    own = pipe is None
-    pipe = pipe if pipe is not None else conn.pipeline()
-    queue = Queue(queue_name, connection=conn)
+    pipe = conn.pipeline()  # MULTI/EXEC: recorded, counted and queued together or not at all
+    pipe.sadd(key("enqueued", pass_id), *keys)
     pipe.hincrby(key("counts", pass_id), "pending", len(calls))
     pipe.hincrby(key("counts", pass_id), "tasks", len(calls))
     datas = [
         Queue.prepare_data(func, args=args, timeout=timeout, result_ttl=TASK_RESULT_TTL, failure_ttl=TASK_FAILURE_TTL)
         for args in calls
     ]
-    queue.enqueue_many(datas, pipeline=pipe)
-    if own:
-        pipe.execute()
+    Queue(queue_name, connection=conn).enqueue_many(datas, pipeline=pipe)
+    pipe.execute()
     return len(calls)
+
+
+def is_redone() -> bool:
+    """True inside a task that was requeued after its worker died."""
+    job = get_current_job()
+    return bool(job is not None and job.meta.get(REDONE_META))
 
 
 def flush(conn: redis.Redis, job_name: str, pass_id: str, tally: Tally) -> int:

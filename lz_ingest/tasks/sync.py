@@ -11,8 +11,6 @@ import os
 import time
 from typing import Any
 
-from rq import get_current_job
-
 from .. import naming
 from ..errors import LzIngestError, SourceError
 from ..handlers.loader import Handler
@@ -22,7 +20,6 @@ from ..model import Action, Entry, EntryKind, Operation
 from ..plan import Decision, plan
 from ..sources import local
 from . import bookkeeping as bk
-from .bookkeeping import REDONE_META
 from .context import WorkerContext, current_connection, current_context
 from .meta import entry_meta
 from .scan import SyncItem, checksum_match
@@ -57,7 +54,7 @@ def sync_task(job_name: str, pass_id: str, items: list[SyncItem]) -> None:
         if state.get("pass_id") == pass_id and state.get("status") != "stopped":  # stop: queued batches skipped
             spec = store.spec(job_name)
             ctx = current_context()
-            syncer = Syncer(ctx, spec, ctx.handler(spec), redone=_redone())
+            syncer = Syncer(ctx, spec, ctx.handler(spec), redone=bk.is_redone())
             started = time.perf_counter()
             syncer.sync_all(items, tally)
             ctx.profiler(spec).info(
@@ -78,12 +75,6 @@ def sync_task(job_name: str, pass_id: str, items: list[SyncItem]) -> None:
         from .passes import task_done
 
         task_done(conn, job_name, pass_id, tally)
-
-
-def _redone() -> bool:
-    """True when this task was requeued after its worker died (see worker.requeue_abandoned)."""
-    job = get_current_job()
-    return bool(job is not None and job.meta.get(REDONE_META))
 
 
 _IN_PLACE = frozenset({Action.REGISTER, Action.REGISTER_REPLICA, Action.UPDATE})  # record the file, never read it

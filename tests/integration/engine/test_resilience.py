@@ -216,3 +216,47 @@ def test_handler_changed_after_start_is_refused_by_workers(ingest: Ingest, tmp_p
     for line in failures:
         name = Path(line.split("\t")[0]).name
         assert f"{ingest.target}/{name}" not in objs
+
+
+def _busy_scan_worker(url: str) -> Worker | None:
+    for worker in Worker.all(connection=rq_conn(url)):
+        job = worker.get_current_job()
+        if job is not None and job.func_name.endswith("scan_task"):
+            return worker
+    return None
+
+
+@pytest.mark.slow
+def test_a_scan_killed_after_handing_work_on_is_redone_without_double_counts(ingest: Ingest, tmp_path: Path) -> None:
+    """The scan of d0 queued its batches; the worker dies in d1's scan; the redone scan must not queue d0's
+    batches again (they would count every file of d0 twice)."""
+    files: dict[str, bytes | str] = {f"d0/f{i}.txt": str(i) for i in range(6)} | {"d1/slow.txt": "s", "d1/x.txt": "x"}
+    src = write_tree(tmp_path / "src", files)
+    armed = tmp_path / "armed"
+    armed.touch()
+    handler = handler_file(
+        tmp_path,
+        f"""
+        @staticmethod
+        def operation(session, meta, **options):
+            if meta['path'].endswith('slow.txt') and os.path.exists({str(armed)!r}):
+                os.unlink({str(armed)!r})
+                time.sleep(30)
+            return Operation.REGISTER_SYNC
+        """,
+    )
+    url = ingest.redis_url
+    result = ingest.run(
+        "start", str(src), ingest.target, "--job_name", "k3", "--files_per_task", "2", "--event_handler", str(handler)
+    )
+    assert result.code == 0, result.err
+    with pool(url, 2):
+        wait_until(lambda: not armed.exists(), 30, "the scan to reach d1/slow.txt", every=0.05)
+        victim = wait_until(lambda: _busy_scan_worker(url), 10, "the worker scanning d1", every=0.05)
+        os.kill(victim.pid, signal.SIGKILL)
+        wait_until(lambda: pass_over(url, "k3"), 120, "the job to finish after its scan was killed", every=0.5)
+    c = counts(url, "k3")
+    assert c.get("failed", 0) == 0, (c, ingest.run("failures", "k3").out)
+    assert c["discovered"] == 8, c
+    assert c["registered"] == 8, c
+    assert set(ingest.objects()) == {f"{ingest.target}/{name}" for name in files}
