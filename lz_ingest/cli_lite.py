@@ -53,27 +53,17 @@ def build_config(
 
 @click.command("irods-lite")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port", default=1247, show_default=True, type=click.IntRange(0, 65535), help="TCP port (0: any)."
-)
+@click.option("--port", default=1247, show_default=True, type=click.IntRange(0, 65535), help="TCP port (0: any).")
 @click.option("--zone", default="tempZone", show_default=True, help="Zone name.")
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Catalog and vaults (default: $XDG_STATE_HOME/lz-ingest/irods-lite).",
 )
-@click.option(
-    "--user", "users", multiple=True, help="name:password[:rodsadmin]; repeat. Default rods:rods:rodsadmin."
-)
-@click.option(
-    "--resource", "resources", multiple=True, help="name[:type[:parent]]; repeat. demoResc always exists."
-)
-@click.option(
-    "--server-version", "version", default=DEFAULT_VERSION, show_default=True, help="Version to report."
-)
-@click.option(
-    "--request-log", type=click.Path(dir_okay=False, path_type=Path), help="Append one JSON line per call."
-)
+@click.option("--user", "users", multiple=True, help="name:password[:rodsadmin]; repeat. Default rods:rods:rodsadmin.")
+@click.option("--resource", "resources", multiple=True, help="name[:type[:parent]]; repeat. demoResc always exists.")
+@click.option("--server-version", "version", default=DEFAULT_VERSION, show_default=True, help="Version to report.")
+@click.option("--request-log", type=click.Path(dir_okay=False, path_type=Path), help="Append one JSON line per call.")
 def irods_lite_command(**options: object) -> None:
     """Run irods-lite, a local iRODS-protocol server, until interrupted."""
     config = build_config(**options)  # type: ignore[arg-type]
@@ -82,9 +72,7 @@ def irods_lite_command(**options: object) -> None:
     try:
         server.start()
     except OSError as exc:
-        raise click.UsageError(
-            f"irods-lite cannot listen on {config.host}:{config.port}: {exc.strerror}"
-        ) from None
+        raise click.UsageError(f"irods-lite cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
     users = ", ".join(f"{u.name} ({'rodsadmin' if u.admin else 'rodsuser'})" for u in config.users)
     click.echo(
         f"irods-lite {config.version} listening on {config.host}:{server.port}, zone {config.zone}, "

@@ -28,9 +28,7 @@ REDACTED = "***"
 PROFILE_LOGGER_NAME = "lz_ingest.profile"
 _SECRET_FRAGMENTS = ("password", "passwd", "passphrase", "secret", "token", "credential")
 # words that make a following "key" a credential: api_key, access_key, private_key, ...
-_KEY_QUALIFIERS = frozenset(
-    {"api", "access", "secret", "private", "session", "signing", "encryption", "auth"}
-)
+_KEY_QUALIFIERS = frozenset({"api", "access", "secret", "private", "session", "signing", "encryption", "auth"})
 _CAMEL_BOUNDARY = re.compile(r"([a-z0-9])([A-Z])")
 _WORD_SEPARATOR = re.compile(r"[^a-z0-9]+")
 # marks the handlers configure_logging and profile_logger install, so a second call replaces them
@@ -64,9 +62,7 @@ def profile_logger(settings: LogSettings) -> FilteringBoundLogger:
             None, processors=[_drop], wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL)
         )
     level = logging.getLevelName(settings.profile_level)
-    handler = _handler(
-        settings.profile_filename, settings.profile_when, settings.profile_interval, sys.stderr
-    )
+    handler = _handler(settings.profile_filename, settings.profile_when, settings.profile_interval, sys.stderr)
     handler.setFormatter(_formatter(console=False))
     stdlib_logger = logging.getLogger(PROFILE_LOGGER_NAME)
     stdlib_logger.propagate = False
@@ -91,9 +87,7 @@ def is_secret_key(name: str) -> bool:
         return True
     if any(word.removesuffix("key") in _KEY_QUALIFIERS for word in words if word.endswith("key")):
         return True  # apikey, secretkey, ...
-    return any(
-        first in _KEY_QUALIFIERS and second == "key" for first, second in zip(words, words[1:], strict=False)
-    )
+    return any(first in _KEY_QUALIFIERS and second == "key" for first, second in zip(words, words[1:], strict=False))
 
 
 def _redact(key: Any, value: Any) -> Any:
@@ -151,9 +145,7 @@ def _handler(filename: Path | None, when: str | None, interval: int, stream: Tex
         # WatchedFileHandler reopens the file when an outside logrotate moves it
         handler = logging.handlers.WatchedFileHandler(filename, encoding="utf-8")
     else:
-        handler = logging.handlers.TimedRotatingFileHandler(
-            filename, when=when, interval=interval, encoding="utf-8"
-        )
+        handler = logging.handlers.TimedRotatingFileHandler(filename, when=when, interval=interval, encoding="utf-8")
     setattr(handler, _OWNED, True)
     return handler
 

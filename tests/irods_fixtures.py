@@ -61,9 +61,7 @@ class Zone:
         name = user or self.admin
         if password is None:
             password = self.admin_password if name == self.admin else self.rodsuser_password
-        return iRODSSession(
-            host=self.host, port=self.port, user=name, password=password, zone=self.zone, **kwargs
-        )
+        return iRODSSession(host=self.host, port=self.port, user=name, password=password, zone=self.zone, **kwargs)
 
     def home(self, user: str | None = None) -> str:
         return f"/{self.zone}/home/{user or self.admin}"
@@ -91,9 +89,7 @@ def _real_zone() -> Zone:
 
 
 def start_lite(data_dir: Path, version: str) -> LiteServer:
-    config = LiteConfig(
-        data_dir=data_dir, port=0, version=version, users=LITE_USERS, resources=LITE_RESOURCES
-    )
+    config = LiteConfig(data_dir=data_dir, port=0, version=version, users=LITE_USERS, resources=LITE_RESOURCES)
     return LiteServer(config).start()
 
 

@@ -200,9 +200,7 @@ class Catalog:
                 (self.new_id(), name, self.zone, rtype, "localhost", vault, parent_id, ts, ts),
             )
             if parent:
-                kids = db.execute(
-                    "SELECT resc_children FROM resources WHERE resc_name=?", (parent,)
-                ).fetchone()
+                kids = db.execute("SELECT resc_children FROM resources WHERE resc_name=?", (parent,)).fetchone()
                 joined = ";".join(filter(None, [kids[0], name]))
                 db.execute("UPDATE resources SET resc_children=? WHERE resc_name=?", (joined, parent))
 
@@ -273,14 +271,10 @@ class Catalog:
     def grant(self, object_id: int, user: User, access_type: int) -> None:
         ts = now_ts()
         with self.tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO access VALUES (?,?,?,?,?)", (object_id, user.id, access_type, ts, ts)
-            )
+            db.execute("INSERT OR REPLACE INTO access VALUES (?,?,?,?,?)", (object_id, user.id, access_type, ts, ts))
 
     def access_level(self, object_id: int, user: User) -> int:
-        rows = self.query(
-            "SELECT access_type FROM access WHERE object_id=? AND user_id=?", (object_id, user.id)
-        )
+        rows = self.query("SELECT access_type FROM access WHERE object_id=? AND user_id=?", (object_id, user.id))
         return rows[0][0] if rows else 0
 
     def require_access(self, object_id: int, user: User, level: int, what: str) -> None:

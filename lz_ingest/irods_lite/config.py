@@ -23,11 +23,7 @@ class UserSpec:
     @classmethod
     def parse(cls, text: str) -> UserSpec:
         parts = text.split(":")
-        if (
-            len(parts) not in (2, 3)
-            or not parts[0]
-            or (len(parts) == 3 and parts[2] not in ("rodsadmin", "rodsuser"))
-        ):
+        if len(parts) not in (2, 3) or not parts[0] or (len(parts) == 3 and parts[2] not in ("rodsadmin", "rodsuser")):
             raise ConfigSyntaxError(f"user {text!r}: expected name:password[:rodsadmin]")
         return cls(parts[0], parts[1], len(parts) == 3 and parts[2] == "rodsadmin")
 

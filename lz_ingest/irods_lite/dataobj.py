@@ -75,9 +75,7 @@ def insert_replica(
                 repl.get("checksum", ""), ts, repl.get("mtime") or ts, ts,
             ),
         )  # fmt: skip
-        db.execute(
-            "INSERT OR IGNORE INTO access VALUES (?,?,?,?,?)", (data_id, conn.user.id, ACCESS_OWN, ts, ts)
-        )
+        db.execute("INSERT OR IGNORE INTO access VALUES (?,?,?,?,?)", (data_id, conn.user.id, ACCESS_OWN, ts, ts))
     return data_id
 
 
@@ -118,9 +116,7 @@ def api_open(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
     if replicas:
         replica = _pick_replica(replicas, options)
         if replica is None and writing:
-            return _create(
-                server, conn, path, options, data_id=replicas[0].data_id, repl_num=replicas[-1].repl_num + 1
-            )
+            return _create(server, conn, path, options, data_id=replicas[0].data_id, repl_num=replicas[-1].repl_num + 1)
         if replica is None:
             raise IrodsError(E.SYS_RESC_DOES_NOT_EXIST, f"{path} has no replica on the requested resource")
         cat.require_access(replica.data_id, conn.user, ACCESS_WRITE if writing else ACCESS_READ, path)
@@ -190,9 +186,7 @@ def _create(
     return _register_fd(server, conn, of)
 
 
-def _join_parallel(
-    server: LiteServer, conn: Conn, token: str, writing: bool, options: dict[str, str]
-) -> Reply:
+def _join_parallel(server: LiteServer, conn: Conn, token: str, writing: bool, options: dict[str, str]) -> Reply:
     from .server import OpenFile
 
     with server.lock:
@@ -416,9 +410,7 @@ def api_mod_data_obj_meta(server: LiteServer, conn: Conn, msg: P.Message) -> Rep
         raise IrodsError(E.CAT_UNKNOWN_FILE, f"{path} does not exist")
     assert conn.user is not None
     server.cat.require_access(replicas[0].data_id, conn.user, ACCESS_WRITE, path)
-    which = {
-        k: v for k, v in (("resc_hier", P.text(info, "rescHier")), ("rescName", P.text(info, "rescName"))) if v
-    }
+    which = {k: v for k, v in (("resc_hier", P.text(info, "rescHier")), ("rescName", P.text(info, "rescName"))) if v}
     if not which:
         which["replNum"] = P.text(info, "replNum", "0")
     targets = _selected(replicas, which, "all" in params)

@@ -162,9 +162,7 @@ def json_body(body: bytes) -> Any:
 
 # ---- building reply bodies -------------------------------------------------------------------
 
-_ESCAPES = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;", "\r": "&#13;"}
-)
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;", "\r": "&#13;"})
 
 
 def esc(value: object) -> str:
@@ -188,9 +186,7 @@ def str_pi(value: str) -> bytes:
 
 def error_stack(status: int, msg: str) -> bytes:
     return (
-        "<RError_PI><count>1</count>"
-        + element("RErrMsg_PI", ("status", status), ("msg", msg))
-        + "</RError_PI>"
+        "<RError_PI><count>1</count>" + element("RErrMsg_PI", ("status", status), ("msg", msg)) + "</RError_PI>"
     ).encode()
 
 
@@ -201,8 +197,6 @@ def genquery_out(columns: list[int], rows: list[tuple[str, ...]], continue_inx: 
     ]
     for i, col in enumerate(columns):
         values = "".join(f"<value>{esc(row[i])}</value>" for row in rows)
-        parts.append(
-            f"<SqlResult_PI><attriInx>{col}</attriInx><reslen>{1088}</reslen>{values}</SqlResult_PI>"
-        )
+        parts.append(f"<SqlResult_PI><attriInx>{col}</attriInx><reslen>{1088}</reslen>{values}</SqlResult_PI>")
     parts.append("</GenQueryOut_PI>")
     return "".join(parts).encode()

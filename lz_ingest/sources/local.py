@@ -94,9 +94,7 @@ class _Found:
         )
 
 
-def scan_directory(
-    path: str, options: ScanOptions, ancestry: tuple[DirId, ...] | None = None
-) -> DirectoryListing:
+def scan_directory(path: str, options: ScanOptions, ancestry: tuple[DirId, ...] | None = None) -> DirectoryListing:
     """List one directory without descending; `ancestry` comes from its DirectoryRef (None for a root)."""
     path = os.path.abspath(path)
     found = _Found()
@@ -158,9 +156,7 @@ def _sort(
         found.entries.append(_entry(path, kind, st, is_link and not options.follow_symlinks))
 
 
-def _descend(
-    path: str, st: os.stat_result, is_link: bool, ancestry: tuple[DirId, ...], found: _Found
-) -> None:
+def _descend(path: str, st: os.stat_result, is_link: bool, ancestry: tuple[DirId, ...], found: _Found) -> None:
     identity = _identity(st)
     if identity in ancestry:
         found.problems.append(Problem(path, SYMLINK_LOOP if is_link else DIRECTORY_LOOP))

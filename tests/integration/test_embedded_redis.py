@@ -116,9 +116,7 @@ def test_concurrent_callers_from_several_processes_get_one_server(state_dir: Pat
     start_at = time.time() + 1.5  # past the interpreters' start-up, so the calls collide
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     callers = [
-        subprocess.Popen(
-            [sys.executable, "-c", CALLER, str(start_at), str(state_dir)], stdout=subprocess.PIPE, env=env
-        )
+        subprocess.Popen([sys.executable, "-c", CALLER, str(start_at), str(state_dir)], stdout=subprocess.PIPE, env=env)
         for _ in range(4)
     ]
     answers = [json.loads(caller.communicate(timeout=60)[0]) for caller in callers]

@@ -251,9 +251,7 @@ def specials(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.mark.timeout(10)
 def test_fifo_and_socket_are_listed_by_kind_and_never_opened(specials: Path) -> None:
-    kinds = {
-        path: entry.kind for path, entry in by_path(scan_directory(str(specials), ScanOptions())).items()
-    }
+    kinds = {path: entry.kind for path, entry in by_path(scan_directory(str(specials), ScanOptions())).items()}
     assert kinds[str(specials / "fifo")] is EntryKind.PIPE
     assert kinds[str(specials / "sock")] is EntryKind.SOCKET
     assert kinds[str(specials / "fifo_link")] is EntryKind.LINK
@@ -287,9 +285,7 @@ def test_character_device_is_listed_and_never_opened(tmp_path: Path) -> None:
 # --- excludes ------------------------------------------------------------------------------------
 
 
-def options_for(
-    exclude_file_name: tuple[str, ...] = (), exclude_directory_name: tuple[str, ...] = ()
-) -> ScanOptions:
+def options_for(exclude_file_name: tuple[str, ...] = (), exclude_directory_name: tuple[str, ...] = ()) -> ScanOptions:
     return ScanOptions(
         exclude_file_name=compile_patterns(exclude_file_name, "exclude_file_name"),
         exclude_directory_name=compile_patterns(exclude_directory_name, "exclude_directory_name"),
@@ -524,9 +520,7 @@ def locked_tree() -> Iterator[Path]:
     try:
         os.chmod(base, 0o755)
         if not _chmod_blocks_reads(base):
-            pytest.skip(
-                "not root, and chmod 000 does not stop this user reading: no unreadable file possible"
-            )
+            pytest.skip("not root, and chmod 000 does not stop this user reading: no unreadable file possible")
         root = Path(base)
         write(root / "ok.txt", b"fine").chmod(0o644)
         write(root / "locked.txt", b"secret").chmod(0)

@@ -105,9 +105,7 @@ def test_pam_password_from_irodsa_is_used_as_native(home: Path) -> None:
 
 def test_irods_environment_and_authentication_file_variables_are_honoured(tmp_path: Path, home: Path) -> None:
     environ = icommands_home(home)
-    environ["IRODS_ENVIRONMENT_FILE"] = str(
-        write_env_file(tmp_path / "other" / "env.json", irods_host="other")
-    )
+    environ["IRODS_ENVIRONMENT_FILE"] = str(write_env_file(tmp_path / "other" / "env.json", irods_host="other"))
     environ["IRODS_AUTHENTICATION_FILE"] = str(write_irods_a(tmp_path / "other" / "auth", "other-pw"))
     irods = load_irods_settings(environ)
     assert (irods.host, irods.password) == ("other", "other-pw")
@@ -268,9 +266,7 @@ def log_of(**cli: Any) -> LogSettings:
 
 def test_log_options_are_normalised() -> None:
     log = log_of(log_filename="/tmp/x.log", log_level="debug", log_when="midnight", log_interval="2")
-    assert log == LogSettings(
-        log_filename=Path("/tmp/x.log"), log_level="DEBUG", log_when="MIDNIGHT", log_interval=2
-    )
+    assert log == LogSettings(log_filename=Path("/tmp/x.log"), log_level="DEBUG", log_when="MIDNIGHT", log_interval=2)
 
 
 def test_unrelated_and_unset_options_are_ignored() -> None:
