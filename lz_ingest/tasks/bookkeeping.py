@@ -11,18 +11,21 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+import structlog
 from rq import Queue, get_current_job
 
 from ..jobs import HEARTBEAT_TTL, key
 
 TASK_RESULT_TTL = 0  # no per-task keys left behind in Redis
 TASK_FAILURE_TTL = 24 * 3600
+log = structlog.get_logger("lz_ingest.tasks")
 REDONE_META = "lz_redone"  # set in a task's RQ meta when it is requeued after its worker died
 
 
@@ -111,6 +114,25 @@ def flush(conn: redis.Redis, job_name: str, pass_id: str, tally: Tally) -> int:
     pipe.hincrby(counts_key, "pending", -1)
     results = pipe.execute()
     return int(results[-1])
+
+
+REDIS_RETRY_SECONDS = 120.0  # how long a task keeps trying to record its result while Redis is away
+
+
+def with_redis_retries(call: Callable[[], Any], what: str, budget: float = REDIS_RETRY_SECONDS) -> Any:
+    """Retry `call` with exponential backoff while Redis is unreachable: a task's result must not be
+    lost (its pass would never end) because Redis restarted or the network blinked."""
+    deadline = time.monotonic() + budget
+    delay = 0.2
+    while True:
+        try:
+            return call()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("redis_unreachable_retrying", what=what, error=str(exc), retry_in=round(delay, 2))
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 def flush_failure(conn: redis.Redis, pass_id: str, path: str, reason: str) -> None:

@@ -67,11 +67,14 @@ def task_done(conn: redis.Redis, job_name: str, pass_id: str, tally: bk.Tally) -
 
     A task of a pass that is no longer the job's current one (a killed job started again, its old
     tasks redone) records nothing: its pass's keys are gone and must not come back."""
-    if JobStore(conn).state(job_name).get("pass_id") != pass_id:
-        return
-    remaining = bk.flush(conn, job_name, pass_id, tally)
-    if remaining == 0:
-        advance(conn, job_name, pass_id)
+
+    def finish_task() -> None:
+        if JobStore(conn).state(job_name).get("pass_id") != pass_id:
+            return
+        if bk.flush(conn, job_name, pass_id, tally) == 0:
+            advance(conn, job_name, pass_id)
+
+    bk.with_redis_retries(finish_task, f"finish a task of {job_name}")
 
 
 def advance(conn: redis.Redis, job_name: str, pass_id: str) -> None:
