@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import BinaryIO
 
 import irods.keywords as kw
 from irods.api_number import api_number
 from irods.connection import Connection
-from irods.message import CollectionRequest, FileOpenRequest, StringStringMap, iRODSMessage
+from irods.exception import NetworkException
+from irods.message import CollectionRequest, FileOpenRequest, OpenedDataObjRequest, StringStringMap, iRODSMessage
 from irods.session import iRODSSession
+
+
+class SourceShrankError(OSError):
+    """The local file got shorter while it was being uploaded."""
+
 
 O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC = 0, 1, 2, 64, 512
 SEEK_SET, SEEK_END = 0, 2
@@ -22,8 +29,42 @@ class Descriptor:
         self._conn = conn
         self.fd = fd
 
+    def write_from(self, src: BinaryIO, offset: int, count: int) -> int:
+        """DATA_OBJ_WRITE of `count` bytes of an open file, sent by the kernel (sendfile) without passing
+        through Python. A file that shrank meanwhile is padded to the announced length, so the stream
+        stays in step with the server, and reported: the caller then discards what was written."""
+        header = self._write_header(count)
+        try:
+            self._conn.socket.sendall(header)
+            sent = self._conn.socket.sendfile(src, offset, count)
+            if sent < count:
+                self._conn.socket.sendall(bytes(count - sent))
+        except OSError:
+            self._conn.release(True)
+            raise NetworkException("Unable to send message") from None
+        written = int(self._conn.recv().int_info)
+        if sent < count:
+            raise SourceShrankError(f"source shrank while being sent ({sent} of {count} bytes)")
+        return written
+
+    def _write_header(self, count: int) -> bytes:
+        body = OpenedDataObjRequest(
+            l1descInx=self.fd, len=count, whence=0, oprType=0, offset=0, bytesWritten=0,
+            KeyValPair_PI=StringStringMap(),
+        ).pack().encode()  # fmt: skip
+        header = iRODSMessage.pack_header("RODS_API_REQ", len(body), 0, count, api_number["DATA_OBJ_WRITE_AN"])
+        return header + body
+
     def write(self, data: bytes) -> int:
-        return int(self._conn.write_file(self.fd, data))
+        """DATA_OBJ_WRITE with the bytes sent after the header as they are (PRC's write_file first
+        concatenates header, body and bytes: one more copy of every chunk)."""
+        try:
+            self._conn.socket.sendall(self._write_header(len(data)))
+            self._conn.socket.sendall(data)
+        except OSError:
+            self._conn.release(True)
+            raise NetworkException("Unable to send message") from None
+        return int(self._conn.recv().int_info)
 
     def read(self, size: int) -> bytes:
         return bytes(self._conn.read_file(self.fd, size) or b"")

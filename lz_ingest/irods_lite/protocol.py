@@ -10,7 +10,7 @@ import struct
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 HEADER_LIMIT = 64 * 1024
 BODY_LIMIT = 256 * 1024 * 1024
@@ -51,10 +51,18 @@ class Reader:
 
     def read_exact(self, n: int) -> bytes:
         buf = self._buf
-        if n - len(buf) > RECV_SIZE:  # a large part (bulk data): straight into place, unbuffered
-            head = bytes(buf)
+        if n - len(buf) > RECV_SIZE:  # a large part (bulk data): straight into place, no copies
+            bulk = bytearray(n)
+            view = memoryview(bulk)
+            got = len(buf)
+            view[:got] = buf
             buf.clear()
-            return head + _recv_exact(self.sock, n - len(head))
+            while got < n:
+                k = self.sock.recv_into(view[got:], n - got)
+                if k == 0:
+                    raise ConnectionError("peer closed the connection")
+                got += k
+            return cast(bytes, bulk)  # bytes-like, handed on without a copy (a vault write takes it as is)
         while len(buf) < n:
             chunk = self.sock.recv(RECV_SIZE)
             if not chunk:
