@@ -1,0 +1,1 @@
+"""bench/compare: lz-ingest beside the old framework; see __main__.py."""
