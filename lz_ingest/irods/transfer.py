@@ -267,7 +267,7 @@ def _send(src: BinaryIO, fd: api.Descriptor, what: str, position: int = 0) -> in
         count = min(CHUNK_SIZE, end - start - sent)
         try:
             written = fd.write_from(src, start + sent, count)
-        except api.SourceShrankError as exc:
+        except api.SourceReadError as exc:
             raise SourceError(f"{what}: {exc}") from exc
         if written != count:
             raise CatalogError(f"{what}: iRODS stored {written} of {count} bytes at offset {position + sent}")
