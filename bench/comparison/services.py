@@ -75,11 +75,10 @@ def redis_snapshot(conn: redis.Redis, needle: str) -> dict[str, Any]:
 
 
 def _prefix(name: str) -> str:
-    for sep in (":/", ":"):
-        if sep in name:
-            head = name.split(sep, 1)[0]
-            return head if sep == ":/" or not name.startswith(("rq:", "lz:")) else ":".join(name.split(":")[:2])
-    return name
+    """What a key is: the old tool's `category:/identifier`, or the first two parts of `rq:...` / `lz:...`."""
+    if ":/" in name:
+        return name.split(":/", 1)[0]
+    return ":".join(name.split(":")[:2])
 
 
 # ---- what the catalog holds after a run ---------------------------------------------------------------

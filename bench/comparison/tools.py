@@ -89,11 +89,12 @@ def pss_kib(pid: int) -> int:
 
 
 class MemorySampler:
-    """Samples the summed PSS of a process tree every `interval` seconds and keeps the peak; also the
+    """Samples the summed PSS of a process tree every `interval` seconds and keeps the peak (it runs in
+    irods-lite's process, so it samples rarely: reading /proc costs GIL time irods-lite would use); also the
     CPU seconds the tree used while sampled (a process's last sample counts, so sampling often matters
     only for processes that exit mid-run)."""
 
-    def __init__(self, root: int, interval: float = 0.25) -> None:
+    def __init__(self, root: int, interval: float = 1.0) -> None:
         self.root, self.interval = root, interval
         self.peak_kib = 0
         self.peak_processes = 0
