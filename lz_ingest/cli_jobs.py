@@ -105,7 +105,9 @@ def _schedule(conn: redis.Redis, spec: JobSpec) -> None:
         repeat=None,
         id=job_id,
         queue_name=spec.restart_queue,
-        result_ttl=0,
+        # rq-scheduler re-reads the job before every run and drops a schedule whose job is gone, so its
+        # one job record must outlive each run (0 would delete it after the first pass it starts)
+        result_ttl=-1,
     )
 
 
