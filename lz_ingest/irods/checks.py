@@ -16,10 +16,12 @@ from irods.session import iRODSSession
 
 from ..errors import ConfigError
 from ..settings import IrodsSettings
+from .session import SessionPool
 
 
 def open_session(irods: IrodsSettings) -> iRODSSession:
-    return iRODSSession(**irods.session_kwargs())
+    """A session built as the workers build theirs (timeouts, application name)."""
+    return SessionPool(irods).session()
 
 
 def check_connection(irods: IrodsSettings, target: str) -> iRODSSession:

@@ -44,32 +44,35 @@ def _from_hierarchy(cat: Catalog, hier: str) -> Resource:
     return previous
 
 
-def leaf_for_write(cat: Catalog, options: dict[str, str], default: str) -> tuple[Resource, str]:
-    """open / put / create: a root (or an explicit full hierarchy) only; a leaf or middle is refused."""
+def _requested(cat: Catalog, options: dict[str, str], default: str) -> tuple[Resource, str] | Resource:
+    """An explicit full hierarchy as (leaf, hierarchy), else the named (or default) resource."""
     if options.get("resc_hier"):
-        leaf = _from_hierarchy(cat, options["resc_hier"])
-        return leaf, options["resc_hier"]
+        return _from_hierarchy(cat, options["resc_hier"]), options["resc_hier"]
     name = requested_resource(options, default)
     resc = cat.resource(name)
     if resc is None:
         raise IrodsError(E.SYS_RESC_DOES_NOT_EXIST, f"resource {name} does not exist")
+    return resc
+
+
+def leaf_for_write(cat: Catalog, options: dict[str, str], default: str) -> tuple[Resource, str]:
+    """open / put / create: a root (or an explicit full hierarchy) only; a leaf or middle is refused."""
+    resc = _requested(cat, options, default)
+    if isinstance(resc, tuple):
+        return resc
     if resc.parent:
-        raise IrodsError(E.DIRECT_CHILD_ACCESS, f"{name} is not a root resource")
+        raise IrodsError(E.DIRECT_CHILD_ACCESS, f"{resc.name} is not a root resource")
     leaf = _descend(cat, resc)
     return leaf, cat.hierarchy_of(leaf)
 
 
 def leaf_for_register(cat: Catalog, options: dict[str, str], default: str) -> tuple[Resource, str]:
     """register: a root, a full hierarchy, or a leaf (resolved up to its root); a middle is refused."""
-    if options.get("resc_hier"):
-        leaf = _from_hierarchy(cat, options["resc_hier"])
-        return leaf, options["resc_hier"]
-    name = requested_resource(options, default)
-    resc = cat.resource(name)
-    if resc is None:
-        raise IrodsError(E.SYS_RESC_DOES_NOT_EXIST, f"resource {name} does not exist")
+    resc = _requested(cat, options, default)
+    if isinstance(resc, tuple):
+        return resc
     if resc.parent and resc.children:
-        raise IrodsError(E.HIERARCHY_ERROR, f"{name} is neither a root nor a leaf resource")
+        raise IrodsError(E.HIERARCHY_ERROR, f"{resc.name} is neither a root nor a leaf resource")
     leaf = resc if not resc.children else _descend(cat, resc)
     return leaf, cat.hierarchy_of(leaf)
 
