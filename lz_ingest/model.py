@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Operation(enum.Enum):
@@ -72,9 +73,8 @@ class Entry:
     etag: str | None = None  # S3 sources
 
 
-@dataclass(frozen=True)
-class Replica:
-    """One replica of a data object as the catalog holds it."""
+class Replica(NamedTuple):
+    """One replica of a data object as the catalog holds it (a named tuple: a rescan makes one per file)."""
 
     number: int
     resource_hierarchy: str  # "root;leaf" or just "leaf"
@@ -93,12 +93,11 @@ class Replica:
         return self.resource_hierarchy.rsplit(";", 1)[-1]
 
 
-@dataclass(frozen=True)
-class CatalogObject:
+class CatalogObject(NamedTuple):
     """What the catalog holds under one logical name: a data object with its replicas."""
 
     logical_path: str
-    replicas: tuple[Replica, ...] = field(default_factory=tuple)
+    replicas: tuple[Replica, ...] = ()
 
     @property
     def size(self) -> int:

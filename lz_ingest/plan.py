@@ -8,8 +8,7 @@ comparison with what the catalog holds (size and mtime of the replica on the tar
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from lz_ingest.errors import ConfigError
 from lz_ingest.model import (
@@ -42,8 +41,7 @@ COLLECTION = _Collection.COLLECTION
 CatalogState = CatalogObject | Literal[_Collection.COLLECTION] | None
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """What to do for one entry, why, which hook event to fire around it and which replica it concerns."""
 
     action: Action
@@ -52,8 +50,7 @@ class Decision:
     replica: Replica | None = None
 
 
-@dataclass(frozen=True)
-class _Context:
+class _Context(NamedTuple):
     entry: Entry
     obj: CatalogObject
     operation: Operation
@@ -139,8 +136,8 @@ def resource_matches(replica: Replica, to_resource: str) -> bool:
 
 def _pick_reference(replicas: tuple[Replica, ...], physical_path: str | None) -> Replica | None:
     """The replica to compare with: one at `physical_path` first, then a good one, then the first."""
-    if not replicas:
-        return None
+    if len(replicas) <= 1:
+        return replicas[0] if replicas else None
     return min(replicas, key=lambda r: (r.physical_path != physical_path, r.status != "1", r.number))
 
 

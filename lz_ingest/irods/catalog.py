@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lz_ingest.irods.listing import Listing, collection_exists, list_collection
+from lz_ingest.irods.listing import Listing, collection_exists, list_collection, list_collections
 from lz_ingest.irods.transfer import AppendOutcome, append, local_checksum, upload
 from lz_ingest.irods.writes import (
     add_avus,
@@ -31,6 +31,7 @@ __all__ = [
     "delete_object",
     "ensure_collection",
     "list_collection",
+    "list_collections",
     "local_checksum",
     "register",
     "register_replica",

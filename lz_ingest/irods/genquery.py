@@ -1,58 +1,86 @@
-"""GenQuery rows as plain tuples: PRC's connection and request classes, a lean reader for the reply.
+"""GenQuery rows as plain tuples, without python-irodsclient's query objects.
 
-python-irodsclient turns every row into a dict keyed by column objects and converts each value; for
-a rescan that lists every collection that costs more than the scan itself. This sends the same
-GenQueryInp message PRC sends and reads GenQueryOut's values directly.
+python-irodsclient packs a GenQueryInp through its generic message classes and turns every reply row
+into a dict keyed by column objects; for a rescan that lists every collection that costs more than
+the scan itself. This writes the same GenQueryInp bytes PRC writes (a unit test holds the two equal)
+on a connection of PRC's pool, and reads GenQueryOut's values directly.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from irods.api_number import api_number
-from irods.exception import CAT_NO_ROWS_FOUND
-from irods.message import GenQueryRequest, IntegerIntegerMap, IntegerStringMap, StringStringMap, iRODSMessage
+from irods.connection import Connection
+from irods.exception import CAT_NO_ROWS_FOUND, NetworkException
+from irods.message import iRODSMessage
 from irods.session import iRODSSession
 
 PAGE_ROWS = 500  # what PRC asks for; the server's own default
+GEN_QUERY_AN = api_number["GEN_QUERY_AN"]
 
-_RESULT = re.compile(rb"<SqlResult_PI>(.*?)</SqlResult_PI>", re.S)
-_ATTR = re.compile(rb"<attriInx>\s*(\d+)\s*</attriInx>")
-_VALUE = re.compile(rb"<value>(.*?)</value>|<value\s*/>", re.S)
-_CONTINUE = re.compile(rb"<continueInx>\s*(\d+)\s*</continueInx>")
+_ATTR = re.compile(r"<attriInx>\s*(\d+)\s*</attriInx>")
+_VALUE = re.compile(r"<value>(.*?)</value>|<value\s*/>", re.S)
+_CONTINUE = re.compile(r"<continueInx>\s*(\d+)\s*</continueInx>")
 
 
-def _text(raw: bytes) -> str:
-    value = raw.decode("utf-8", "surrogateescape")
-    return html.unescape(value) if "&" in value else value
+def _esc(value: str) -> str:
+    """As PRC escapes a string property (html.escape without quotes: & < >)."""
+    if "&" in value or "<" in value or ">" in value:
+        return html.escape(value, quote=False)
+    return value
+
+
+def pack_request(
+    columns: Sequence[int],
+    conditions: Sequence[tuple[int, str]],
+    keywords: Mapping[str, str],
+    continue_inx: int = 0,
+    max_rows: int = PAGE_ROWS,
+) -> bytes:
+    """A GenQueryInp_PI body, byte for byte what PRC's GenQueryRequest packs (each column asked once)."""
+    kv = "".join(f"<keyWord>{_esc(k)}</keyWord>" for k in keywords)
+    kv += "".join(f"<svalue>{_esc(v)}</svalue>" for v in keywords.values())
+    select = "".join(f"<inx>{c}</inx>" for c in columns) + "<ivalue>1</ivalue>" * len(columns)
+    where = "".join(f"<inx>{c}</inx>" for c, _ in conditions)
+    where += "".join(f"<svalue>{_esc(v)}</svalue>" for _, v in conditions)
+    return (
+        f"<GenQueryInp_PI><maxRows>{max_rows}</maxRows><continueInx>{continue_inx}</continueInx>"
+        f"<partialStartIndex>0</partialStartIndex><options>0</options>"
+        f"<KeyValPair_PI><ssLen>{len(keywords)}</ssLen>{kv}</KeyValPair_PI>"
+        f"<InxIvalPair_PI><iiLen>{len(columns)}</iiLen>{select}</InxIvalPair_PI>"
+        f"<InxValPair_PI><isLen>{len(conditions)}</isLen>{where}</InxValPair_PI></GenQueryInp_PI>"
+    ).encode()
+
+
+def _send(conn: Connection, body: bytes) -> None:
+    header = iRODSMessage.pack_header("RODS_API_REQ", len(body), 0, 0, GEN_QUERY_AN)
+    try:
+        conn.socket.sendall(header + body)
+    except OSError:  # as PRC's Connection.send: the connection is dropped from the pool
+        conn.release(True)
+        raise NetworkException("Unable to send message") from None
 
 
 def parse_reply(body: bytes) -> tuple[dict[int, list[str]], int]:
     """Column number -> values, and the continuation index (0: no more rows)."""
+    text = body.decode("utf-8", "surrogateescape")
     columns: dict[int, list[str]] = {}
-    for block in _RESULT.findall(body):
+    for block in text.split("<SqlResult_PI>")[1:]:
         attr = _ATTR.search(block)
         if attr is None:
             continue
-        columns[int(attr.group(1))] = [_text(m.group(1) or b"") for m in _VALUE.finditer(block)]
-    found = _CONTINUE.search(body)
+        if "<value/" in block or "<value /" in block:  # an empty value written as an empty element
+            values = _VALUE.findall(block)
+        else:  # each value ends at its "</value>"; what precedes its "<value>" is markup or white space
+            values = [piece.partition("<value>")[2] for piece in block.split("</value>")[:-1]]
+        if "&" in block:
+            values = [html.unescape(v) if "&" in v else v for v in values]
+        columns[int(attr.group(1))] = values
+    found = _CONTINUE.search(text)
     return columns, int(found.group(1)) if found else 0
-
-
-def _request(
-    columns: Sequence[int], conditions: Sequence[tuple[int, str]], zone: str, continue_inx: int, rows: int
-) -> GenQueryRequest:
-    return GenQueryRequest(
-        maxRows=rows,
-        continueInx=continue_inx,
-        partialStartIndex=0,
-        options=0,
-        KeyValPair_PI=StringStringMap({"zone": zone} if zone else {}),
-        InxIvalPair_PI=IntegerIntegerMap({c: 1 for c in columns}),
-        InxValPair_PI=IntegerStringMap(dict(conditions)),
-    )
 
 
 def equals(value: str) -> str:
@@ -61,19 +89,25 @@ def equals(value: str) -> str:
     return f"= '{value}'"
 
 
+def one_of(values: Sequence[str]) -> str:
+    """An `in` condition. The server splits it at quotes, so no value may hold one: see `quotable`."""
+    return "in (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def quotable(value: str) -> bool:
+    """True when `value` can stand in an `in` list."""
+    return "'" not in value
+
+
 def rows(
     session: iRODSSession, columns: Sequence[int], conditions: Sequence[tuple[int, str]], zone: str = ""
 ) -> Iterator[tuple[str, ...]]:
     """Every row, following continueInx page after page; nothing when there are no rows."""
     continue_inx = 0
+    keywords = {"zone": zone} if zone else {}
     with session.pool.get_connection() as conn:
         while True:
-            message = iRODSMessage(
-                "RODS_API_REQ",
-                msg=_request(columns, conditions, zone, continue_inx, PAGE_ROWS),
-                int_info=api_number["GEN_QUERY_AN"],
-            )
-            conn.send(message)
+            _send(conn, pack_request(columns, conditions, keywords, continue_inx))
             try:
                 reply = conn.recv()
             except CAT_NO_ROWS_FOUND:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from irods.session import iRODSSession
@@ -26,6 +27,7 @@ _REPLICA_COLUMNS = (
     DATA_REPL_STATUS,
     DATA_CHECKSUM,
 )
+_BATCH_COLUMNS = (COLL_NAME, *_REPLICA_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -43,38 +45,103 @@ class Listing:
 
 def list_collection(session: iRODSSession, coll_path: str) -> Listing:
     """One GenQuery for objects (paged by 500 rows), one for subcollections, one more only when both are empty."""
-    path = _normalized(coll_path)
-    return with_retries(lambda: _list(session, path), f"list {path}", reconnect=session.cleanup)
+    return list_collections(session, [coll_path])[_normalized(coll_path)]
 
 
-def _list(session: iRODSSession, path: str) -> Listing:
-    zone = path.split("/")[1]  # as PRC's own lookups do, so a federated zone answers for its paths
-    objects = _objects(path, genquery.rows(session, _REPLICA_COLUMNS, [(COLL_NAME, genquery.equals(path))], zone))
-    names = frozenset(
-        name.rsplit("/", 1)[-1]
-        for (name,) in genquery.rows(session, (COLL_NAME,), [(COLL_PARENT_NAME, genquery.equals(path))], zone)
-        if name != path  # "/" is its own parent
-    )
-    exists = bool(objects or names) or collection_exists(session, path)
-    return Listing(FrozenMap(objects), names, exists)
+# Collections listed together: bounded so that one `in` condition stays far inside the server's
+# where-clause buffer (MAX_SQL_SIZE_GQ) and its bind-variable limit.
+BATCH_COLLECTIONS = 32
+BATCH_CONDITION_CHARS = 8_000
+
+
+def list_collections(session: iRODSSession, coll_paths: Sequence[str]) -> dict[str, Listing]:
+    """Listings of several collections (keyed by normalized path) with the same two GenQueries one
+    collection needs: `COLL_NAME in (...)` for the objects, `COLL_PARENT_NAME in (...)` for the
+    subcollections, and one more for those that came back empty. A path holding a quote cannot
+    stand in an `in` list and is listed on its own."""
+    paths = list(dict.fromkeys(_normalized(p) for p in coll_paths))
+    found: dict[str, Listing] = {}
+    for batch in _batches(paths):
+        label = f"list {batch[0]}" + (f" and {len(batch) - 1} more" if len(batch) > 1 else "")
+        found.update(with_retries(functools.partial(_list, session, batch), label, reconnect=session.cleanup))
+    return found
+
+
+def _batches(paths: list[str]) -> Iterator[list[str]]:
+    """Paths grouped by zone (a query answers for one zone), each group cut to the batch limits."""
+    by_zone: dict[str, list[str]] = {}
+    for path in paths:
+        if genquery.quotable(path):
+            by_zone.setdefault(_zone(path), []).append(path)
+        else:
+            yield [path]
+    for group in by_zone.values():
+        batch: list[str] = []
+        chars = 0
+        for path in group:
+            if batch and (len(batch) >= BATCH_COLLECTIONS or chars + len(path) + 4 > BATCH_CONDITION_CHARS):
+                yield batch
+                batch, chars = [], 0
+            batch.append(path)
+            chars += len(path) + 4
+        if batch:
+            yield batch
+
+
+def _zone(path: str) -> str:
+    """As PRC's own lookups do, so that a federated zone answers for its paths."""
+    return path.split("/")[1] if path.count("/") > 1 else ""
+
+
+def _where(column: int, paths: list[str]) -> list[tuple[int, str]]:
+    return [(column, genquery.equals(paths[0]) if len(paths) == 1 else genquery.one_of(paths))]
+
+
+def _list(session: iRODSSession, paths: list[str]) -> dict[str, Listing]:
+    zone = _zone(paths[0])
+    objects = _objects(genquery.rows(session, _BATCH_COLUMNS, _where(COLL_NAME, paths), zone))
+    children: dict[str, set[str]] = {}
+    for name, parent in genquery.rows(session, (COLL_NAME, COLL_PARENT_NAME), _where(COLL_PARENT_NAME, paths), zone):
+        if name != parent:  # "/" is its own parent
+            children.setdefault(parent, set()).add(name.rsplit("/", 1)[-1])
+    empty = [p for p in paths if p not in objects and p not in children]
+    existing = _existing(session, empty, zone) if empty else set()
+    return {
+        path: Listing(
+            FrozenMap(objects.get(path, {})),
+            frozenset(children.get(path, ())),
+            path in objects or path in children or path in existing,
+        )
+        for path in paths
+    }
+
+
+def _existing(session: iRODSSession, paths: list[str], zone: str) -> set[str]:
+    return {name for (name,) in genquery.rows(session, (COLL_NAME,), _where(COLL_NAME, paths), zone)}
 
 
 def collection_exists(session: iRODSSession, path: str) -> bool:
     """One GenQuery (PRC's collections.exists() may need two)."""
-    zone = path.split("/")[1] if path.count("/") > 1 else ""
-    return any(True for _ in genquery.rows(session, (COLL_ID,), [(COLL_NAME, genquery.equals(path))], zone))
+    return any(True for _ in genquery.rows(session, (COLL_ID,), [(COLL_NAME, genquery.equals(path))], _zone(path)))
 
 
-def _objects(coll: str, rows: Iterable[tuple[str, ...]]) -> dict[str, CatalogObject]:
-    replicas: dict[str, list[Replica]] = {}
-    for name, number, hier, phys, size, mtime, status, checksum in rows:
+def _objects(rows: Iterable[tuple[str, ...]]) -> dict[str, dict[str, CatalogObject]]:
+    """Collection -> name -> object, from one row per replica."""
+    replicas: dict[tuple[str, str], list[Replica]] = {}
+    for coll, name, number, hier, phys, size, mtime, status, checksum in rows:
         replica = Replica(int(number), hier, phys, int(size or 0), _epoch(mtime), status, checksum)
-        replicas.setdefault(name, []).append(replica)
-    base = coll.rstrip("/")
-    return {
-        name: CatalogObject(f"{base}/{name}", tuple(sorted(found, key=lambda r: r.number)))
-        for name, found in replicas.items()
-    }
+        found = replicas.get((coll, name))
+        if found is None:
+            replicas[(coll, name)] = [replica]
+        else:
+            found.append(replica)
+    objects: dict[str, dict[str, CatalogObject]] = {}
+    for (coll, name), found in replicas.items():
+        if len(found) > 1:
+            found.sort(key=lambda r: r.number)
+        base = coll.rstrip("/")
+        objects.setdefault(coll, {})[name] = CatalogObject(f"{base}/{name}", tuple(found))
+    return objects
 
 
 def _epoch(value: str) -> int:

@@ -1,13 +1,15 @@
-"""The scan task: list directories, compare each with its collection (one catalog query), queue the work.
+"""The scan task: list directories, compare each with its collection, queue the work.
 
 A scan task takes a frontier of directories and works through it breadth first for up to a time
-budget, handing directories beyond the few it keeps to new scan tasks as soon as it finds them, so
+budget, handing directories beyond those it keeps to new scan tasks as soon as it finds them, so
 other workers join in early while each task still covers many small directories (RQ's bookkeeping
-costs about as much as scanning a directory of a hundred files).
+costs about as much as scanning a directory of a hundred files). The collections of the directories
+at the head of the frontier are listed together, with the two catalog queries one collection needs.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import deque
@@ -30,8 +32,9 @@ from .meta import entry_meta, path_meta
 
 NEW, EXISTS, UNKNOWN = "new", "exists", "unknown"
 SCAN_BUDGET_SECONDS = 2.0  # a scan task hands what is left of its frontier on after this long
-KEEP_DIRECTORIES = 4  # directories a scan task keeps for itself; the rest go to new tasks at once
+KEEP_DIRECTORIES = 16  # directories a scan task keeps for itself; the rest go to new tasks at once
 HAND_OFF_CHUNK = 16  # directories per handed-off scan task
+LIST_TOGETHER = 16  # collections listed in one batch (at most the directories a task keeps)
 
 Frontier = list[tuple[str, Any, str]]  # (directory, ancestry, collection state)
 
@@ -107,6 +110,7 @@ class Scanner:
         self.delete_mode = DeleteMode[JobStore(conn).state(spec.name).get("delete_mode", "DO_NOT_DELETE")]
         self.options = scan_options(spec)
         self.work: list[SyncItem] = []
+        self.listed: dict[str, adapter.Listing] = {}  # listed ahead, with the head of the frontier
         root_meta = path_meta(spec, spec.source, spec.target)
         # Methods a handler does not override give the same answer for every file: ask once.
         self.fixed_operation = None if handler.defines("operation") else handler.operation(self.session, root_meta)
@@ -127,6 +131,7 @@ class Scanner:
     def run_frontier(self, pending: deque[tuple[str, Any, str]], tally: bk.Tally) -> None:
         deadline = time.monotonic() + SCAN_BUDGET_SECONDS
         while pending and time.monotonic() < deadline:
+            self._list_ahead(pending)
             directory, ancestry, collection = pending.popleft()
             pending.extend(self.run_one(directory, ancestry, collection, tally))
             if len(pending) > KEEP_DIRECTORIES:
@@ -134,6 +139,32 @@ class Scanner:
         self._hand_off(list(pending))
         pending.clear()
         self._flush_work(final=True)
+
+    def _list_ahead(self, pending: deque[tuple[str, Any, str]]) -> None:
+        """When the frontier's next directory has an existing collection not listed yet, list it together
+        with those of the directories after it. A failure is not reported here: each lists its own then."""
+        colls: list[str] = []
+        for directory, _, collection in itertools.islice(pending, LIST_TOGETHER):
+            if collection == NEW:
+                if not colls:
+                    return  # the next one has nothing to list
+                continue
+            try:
+                coll = self.logical(directory)[0]
+            except LzIngestError:
+                if not colls:
+                    return
+                continue
+            if coll in self.listed:
+                if not colls:
+                    return
+                continue
+            colls.append(coll)
+        if len(colls) > 1:
+            try:
+                self.listed.update(adapter.list_collections(self.session, colls))
+            except LzIngestError:
+                pass
 
     def run_one(self, directory: str, ancestry: Any, collection: str, tally: bk.Tally) -> Frontier:
         """Scan one directory; a failure concerns this directory only."""
@@ -174,7 +205,9 @@ class Scanner:
         if collection == NEW:
             self._create_collection(directory, coll, tally)
             return adapter.Listing.empty()
-        listing = adapter.list_collection(self.session, coll)
+        listing = self.listed.pop(coll, None)
+        if listing is None:
+            listing = adapter.list_collection(self.session, coll)
         if not listing.exists:
             self._create_collection(directory, coll, tally)
         tally.add("catalog_entries", len(listing.objects) + len(listing.subcollections))
@@ -206,38 +239,37 @@ class Scanner:
             state: CatalogState = catalog.objects.get(base)
             if state is None and base in catalog.subcollections:
                 state = COLLECTION
-            item = SyncItem(entry, logical, state, avus)
-            if self._needs_sync(item, tally):
-                work.append(item)
+            if self._needs_sync(entry, logical, state, tally):
+                work.append(SyncItem(entry, logical, state, avus))
         return work
 
-    def _policy(self, item: SyncItem) -> tuple[Operation, str | None]:
+    def _policy(self, entry: Entry, logical: str) -> tuple[Operation, str | None]:
         if self.fixed_operation is not None and self.fixed_resource != "":
             return self.fixed_operation, self.fixed_resource
-        meta = entry_meta(self.spec, item.entry, item.logical_path)
+        meta = entry_meta(self.spec, entry, logical)
         operation = self.fixed_operation or self.handler.operation(self.session, meta)
         resource = self.fixed_resource if self.fixed_resource != "" else self.handler.to_resource(self.session, meta)
         return operation, resource
 
-    def _needs_sync(self, item: SyncItem, tally: bk.Tally) -> bool:
+    def _needs_sync(self, entry: Entry, logical: str, state: CatalogState, tally: bk.Tally) -> bool:
         try:
-            operation, resource = self._policy(item)
+            operation, resource = self._policy(entry, logical)
         except LzIngestError as exc:
-            tally.fail(item.entry.path, str(exc))
+            tally.fail(entry.path, str(exc))
             return False
         initial = self.spec.initial_ingest
-        decision = plan(item.entry, item.state, operation, to_resource=resource, initial_ingest=initial)
+        decision = plan(entry, state, operation, to_resource=resource, initial_ingest=initial)
         if self.spec.dry_run and self.spec.checksum and decision.action is Action.SKIP:  # no sync task to compare
-            match = checksum_match(item.entry, item.state)
+            match = checksum_match(entry, state)
             decision = plan(
-                item.entry, item.state, operation, to_resource=resource, initial_ingest=initial, checksum_match=match
+                entry, state, operation, to_resource=resource, initial_ingest=initial, checksum_match=match
             )
-        by_checksum = self.spec.checksum and item.state is not None and not self.spec.dry_run  # the sync task decides
+        by_checksum = self.spec.checksum and state is not None and not self.spec.dry_run  # the sync task decides
         if decision.action is Action.SKIP and not by_checksum:
             tally.add("skipped")
             return False
         if decision.action is Action.CONFLICT:
-            tally.fail(item.entry.path, decision.reason)
+            tally.fail(entry.path, decision.reason)
             return False
         if self.spec.dry_run:
             tally.add(f"would_{decision.action.value}")

@@ -193,7 +193,7 @@ class Syncer:
         again = plan(entry, current, operation, to_resource=resource)
         if again.action is Action.SKIP:
             return None
-        return dataclasses.replace(again, event=decision.event)
+        return again._replace(event=decision.event)
 
     def _settled(self, scanned: Entry) -> Entry | None:
         """Stat again; a file changed within settle_seconds is waited for until it stops changing."""

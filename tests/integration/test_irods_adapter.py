@@ -136,6 +136,56 @@ def test_missing_collection_is_reported_with_one_more_query(session: iRODSSessio
     assert catalog.collection_exists(session, coll)
 
 
+def test_several_collections_are_listed_with_the_queries_of_one(
+    session: iRODSSession, coll: str, tmp_path: Path, zone: Zone, calls: Calls
+) -> None:
+    src = _file(tmp_path, "s.bin", b"abc")
+    quoted = f"{coll}/O'Brien"
+    for sub in ("d1", "d2", "d3 with space", "O'Brien"):
+        session.collections.create(f"{coll}/{sub}")
+        catalog.register(session, src, f"{coll}/{sub}/same", size=3, mtime=MTIME, resource=None)
+    catalog.register_replica(
+        session, src, f"{coll}/d2/same", size=3, mtime=MTIME + 5, resource=zone.second_resource, checksum=False
+    )
+    catalog.register(session, src, f"{coll}/d1/only-in-d1", size=3, mtime=MTIME + 1, resource=None)
+    session.collections.create(f"{coll}/d1/child")
+    session.collections.create(f"{coll}/empty")
+    paths = [f"{coll}/d1", f"{coll}/d2/", f"{coll}/d3 with space", f"{coll}/empty", f"{coll}/missing", quoted]
+    calls.reset()
+    found = catalog.list_collections(session, paths)
+    # objects, subcollections, existence of the two that came back empty; then the quoted path on its own
+    # (objects, subcollections: it holds an object, so it exists)
+    calls.assert_exactly({GENQUERY: 3 + 2})
+    assert set(found) == {
+        f"{coll}/d1",
+        f"{coll}/d2",
+        f"{coll}/d3 with space",
+        f"{coll}/empty",
+        f"{coll}/missing",
+        quoted,
+    }
+    for path, listing in found.items():
+        assert listing == catalog.list_collection(session, path), path  # the same as one at a time
+    assert set(found[f"{coll}/d1"].objects) == {"same", "only-in-d1"}
+    assert found[f"{coll}/d1"].subcollections == frozenset({"child"})
+    assert [r.number for r in found[f"{coll}/d2"].objects["same"].replicas] == [0, 1]
+    assert found[f"{coll}/d2"].objects["same"].logical_path == f"{coll}/d2/same"
+    assert found[f"{coll}/empty"] == Listing.empty() and found[f"{coll}/missing"] == Listing.empty(exists=False)
+    assert set(found[quoted].objects) == {"same"}
+
+
+def test_batched_listing_splits_at_its_limits(session: iRODSSession, coll: str, calls: Calls) -> None:
+    from lz_ingest.irods import listing as listing_module
+
+    names = [f"{coll}/c{i:02d}" for i in range(listing_module.BATCH_COLLECTIONS + 3)]
+    for path in names:
+        session.collections.create(path)
+    calls.reset()
+    found = catalog.list_collections(session, names)
+    calls.assert_exactly({GENQUERY: 2 * 3})  # two batches, each: objects, subcollections, existence
+    assert all(found[p].exists for p in names)
+
+
 def test_listing_is_a_frozen_value(session: iRODSSession, coll: str) -> None:
     listing = catalog.list_collection(session, coll)
     with pytest.raises(AttributeError):
