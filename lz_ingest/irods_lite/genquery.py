@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import errors as E
 from .errors import IrodsError
@@ -227,3 +228,19 @@ def as_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def text_rows(raw: list[tuple[Any, ...]]) -> list[tuple[str, ...]]:
+    """Rows of SQLite values as GenQuery's text, converted a column at a time (a listing has many rows)."""
+    if not raw:
+        return []
+    columns = []
+    for column in zip(*raw, strict=True):
+        kinds = set(map(type, column))
+        if kinds <= {str}:
+            columns.append(column)
+        elif kinds <= {str, int}:
+            columns.append(tuple(map(str, column)))
+        else:
+            columns.append(tuple(map(as_text, column)))
+    return list(zip(*columns, strict=True))

@@ -203,7 +203,7 @@ def api_genquery(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         raise IrodsError(E.CAT_NO_ROWS_FOUND, f"unknown zone {zone}")
     translation = G.translate(q, server.config.zone)
     raw = server.cat.query(translation.sql, translation.params)
-    rows = [tuple(G.as_text(v) for v in row) for row in raw][max(0, q.offset) :]
+    rows = G.text_rows(raw)[max(0, q.offset) :]
     if q.max_rows <= 0:
         return _reply(0, P.genquery_out([], [], 0, 0))
     if not rows:

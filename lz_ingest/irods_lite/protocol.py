@@ -8,6 +8,7 @@ import re
 import socket
 import struct
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
@@ -198,13 +199,25 @@ def error_stack(status: int, msg: str) -> bytes:
     ).encode()
 
 
+_XML_SPECIAL = re.compile("[&<>\"'\r\0]")
+
+
+def _value_elements(values: Sequence[str]) -> str:
+    """<value>v</value> for each value, escaped; one pass over the joined text when nothing needs escaping."""
+    joined = "\0".join(values)
+    if _XML_SPECIAL.search(joined) is None:
+        return f"<value>{joined.replace(chr(0), '</value><value>')}</value>" if values else ""
+    return "".join(f"<value>{esc(v)}</value>" for v in values)
+
+
 def genquery_out(columns: list[int], rows: list[tuple[str, ...]], continue_inx: int, total: int) -> bytes:
     parts = [
         f"<GenQueryOut_PI><rowCnt>{len(rows)}</rowCnt><attriCnt>{len(columns)}</attriCnt>"
         f"<continueInx>{continue_inx}</continueInx><totalRowCount>{total}</totalRowCount>"
     ]
-    for i, col in enumerate(columns):
-        values = "".join(f"<value>{esc(row[i])}</value>" for row in rows)
-        parts.append(f"<SqlResult_PI><attriInx>{col}</attriInx><reslen>{1088}</reslen>{values}</SqlResult_PI>")
+    by_column = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    for col, values in zip(columns, by_column, strict=False):
+        cells = _value_elements(values)
+        parts.append(f"<SqlResult_PI><attriInx>{col}</attriInx><reslen>{1088}</reslen>{cells}</SqlResult_PI>")
     parts.append("</GenQueryOut_PI>")
     return "".join(parts).encode()

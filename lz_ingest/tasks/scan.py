@@ -261,9 +261,7 @@ class Scanner:
         decision = plan(entry, state, operation, to_resource=resource, initial_ingest=initial)
         if self.spec.dry_run and self.spec.checksum and decision.action is Action.SKIP:  # no sync task to compare
             match = checksum_match(entry, state)
-            decision = plan(
-                entry, state, operation, to_resource=resource, initial_ingest=initial, checksum_match=match
-            )
+            decision = plan(entry, state, operation, to_resource=resource, initial_ingest=initial, checksum_match=match)
         by_checksum = self.spec.checksum and state is not None and not self.spec.dry_run  # the sync task decides
         if decision.action is Action.SKIP and not by_checksum:
             tally.add("skipped")
