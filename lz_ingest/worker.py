@@ -8,6 +8,7 @@ rq-scheduler's periodic passes, and restarts worker processes that died.
 
 from __future__ import annotations
 
+import datetime
 import multiprocessing
 import signal
 import threading
@@ -76,9 +77,17 @@ def run_worker(
     """One worker process (also what `rq worker -w lz_ingest.worker.LzWorker` would run)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides; SIGTERM is a warm shutdown
     configure_logging(log_settings or LogSettings(log_level="WARNING"))
+    _import_tasks()
     conn = redis.Redis.from_url(redis_url)
     worker = LzWorker([Queue(q, connection=conn) for q in queues], connection=conn, name=name)
     worker.work(logging_level="WARNING")
+
+
+def _import_tasks() -> None:
+    """Import the task modules before the first task arrives, so that a pass does not wait for them."""
+    from .tasks import passes, scan, sync  # noqa: F401
+
+    datetime.datetime.strptime("2000", "%Y")  # RQ parses job dates with strptime, which imports on first use
 
 
 def declare_dead(conn: redis.Redis, worker_name: str) -> None:

@@ -199,13 +199,13 @@ def error_stack(status: int, msg: str) -> bytes:
     ).encode()
 
 
-_XML_SPECIAL = re.compile("[&<>\"'\r\0]")
+_XML_SPECIAL = re.compile("[&<>\"'\r]")
 
 
 def _value_elements(values: Sequence[str]) -> str:
     """<value>v</value> for each value, escaped; one pass over the joined text when nothing needs escaping."""
     joined = "\0".join(values)
-    if _XML_SPECIAL.search(joined) is None:
+    if _XML_SPECIAL.search(joined) is None and joined.count("\0") == len(values) - 1:
         return f"<value>{joined.replace(chr(0), '</value><value>')}</value>" if values else ""
     return "".join(f"<value>{esc(v)}</value>" for v in values)
 

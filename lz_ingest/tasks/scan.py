@@ -110,6 +110,7 @@ class Scanner:
         self.delete_mode = DeleteMode[JobStore(conn).state(spec.name).get("delete_mode", "DO_NOT_DELETE")]
         self.options = scan_options(spec)
         self.work: list[SyncItem] = []
+        self.skipped = 0
         self.listed: dict[str, adapter.Listing] = {}  # listed ahead, with the head of the frontier
         root_meta = path_meta(spec, spec.source, spec.target)
         # Methods a handler does not override give the same answer for every file: ask once.
@@ -228,6 +229,7 @@ class Scanner:
     ) -> list[SyncItem]:
         work = []
         tally.add("discovered", len(listing.entries))
+        self.skipped = 0
         for entry in listing.entries:
             try:
                 logical, avus = self.child_logical(coll, plain, entry.path)
@@ -241,6 +243,7 @@ class Scanner:
                 state = COLLECTION
             if self._needs_sync(entry, logical, state, tally):
                 work.append(SyncItem(entry, logical, state, avus))
+        tally.add("skipped", self.skipped)
         return work
 
     def _policy(self, entry: Entry, logical: str) -> tuple[Operation, str | None]:
@@ -264,7 +267,7 @@ class Scanner:
             decision = plan(entry, state, operation, to_resource=resource, initial_ingest=initial, checksum_match=match)
         by_checksum = self.spec.checksum and state is not None and not self.spec.dry_run  # the sync task decides
         if decision.action is Action.SKIP and not by_checksum:
-            tally.add("skipped")
+            self.skipped += 1  # counted per directory
             return False
         if decision.action is Action.CONFLICT:
             tally.fail(entry.path, decision.reason)
