@@ -18,19 +18,14 @@ from irods.exception import CAT_NO_ROWS_FOUND, NetworkException
 from irods.message import iRODSMessage
 from irods.session import iRODSSession
 
+from lz_ingest.irods.api import prc_escape
+
 PAGE_ROWS = 500  # what PRC asks for; the server's own default
 GEN_QUERY_AN = api_number["GEN_QUERY_AN"]
 
 _ATTR = re.compile(r"<attriInx>\s*(\d+)\s*</attriInx>")
 _VALUE = re.compile(r"<value>(.*?)</value>|<value\s*/>", re.S)
 _CONTINUE = re.compile(r"<continueInx>\s*(\d+)\s*</continueInx>")
-
-
-def _esc(value: str) -> str:
-    """As PRC escapes a string property (html.escape without quotes: & < >)."""
-    if "&" in value or "<" in value or ">" in value:
-        return html.escape(value, quote=False)
-    return value
 
 
 def pack_request(
@@ -41,11 +36,11 @@ def pack_request(
     max_rows: int = PAGE_ROWS,
 ) -> bytes:
     """A GenQueryInp_PI body, byte for byte what PRC's GenQueryRequest packs (each column asked once)."""
-    kv = "".join(f"<keyWord>{_esc(k)}</keyWord>" for k in keywords)
-    kv += "".join(f"<svalue>{_esc(v)}</svalue>" for v in keywords.values())
+    kv = "".join(f"<keyWord>{prc_escape(k)}</keyWord>" for k in keywords)
+    kv += "".join(f"<svalue>{prc_escape(v)}</svalue>" for v in keywords.values())
     select = "".join(f"<inx>{c}</inx>" for c in columns) + "<ivalue>1</ivalue>" * len(columns)
     where = "".join(f"<inx>{c}</inx>" for c, _ in conditions)
-    where += "".join(f"<svalue>{_esc(v)}</svalue>" for _, v in conditions)
+    where += "".join(f"<svalue>{prc_escape(v)}</svalue>" for _, v in conditions)
     return (
         f"<GenQueryInp_PI><maxRows>{max_rows}</maxRows><continueInx>{continue_inx}</continueInx>"
         f"<partialStartIndex>0</partialStartIndex><options>0</options>"

@@ -147,11 +147,9 @@ def update_registered(
 
 def modify_replica(session: iRODSSession, logical_path: str, replica: Replica | None, updates: dict[str, str]) -> None:
     """modDataObjMeta on one replica (by number and hierarchy), or on every replica when `replica` is None."""
-    info: dict[str, object] = {"objPath": logical_path}
-    if replica is not None:
-        info.update(replNum=replica.number, rescHier=replica.resource_hierarchy)
+    number, hierarchy = (replica.number, replica.resource_hierarchy) if replica is not None else (None, "")
     what = f"update {logical_path}"
-    call(session, what, lambda: session.data_objects.modDataObjMeta(info, dict(updates)))
+    call(session, what, lambda: api.mod_data_obj_meta(session, logical_path, number, hierarchy, updates))
 
 
 def compute_checksum(session: iRODSSession, logical_path: str, replica_number: int) -> str:
