@@ -225,7 +225,13 @@ def api_write(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
     _, of = _open_file(conn, root)
     if not of.writing:
         raise IrodsError(E.SYS_BAD_FILE_DESCRIPTOR, "descriptor is open for reading")
-    of.fh.write(msg.bs)
+    if isinstance(msg.bs, P.Bulk):  # large: from the socket to the file in the kernel
+        position = of.fh.tell()
+        of.fh.flush()
+        msg.bs.into_file(of.fh.fileno(), position)
+        of.fh.seek(position + msg.bs.size)
+    else:
+        of.fh.write(msg.bs)
     of.written = True
     return _reply(len(msg.bs))
 

@@ -331,6 +331,8 @@ class LiteServer:
             if msg.type != "RODS_API_REQ":
                 raise P.ProtocolError(f"unexpected message type {msg.type}")
             reply = self._dispatch(conn, msg)
+            if isinstance(msg.bs, P.Bulk):
+                msg.bs.drain()  # the bytes of a write that was refused (or failed) before it took them
             error = P.error_stack(reply.int_info, "") if reply.int_info < 0 else b""
             self.send(conn, P.Message("RODS_API_REPLY", reply.body, error, reply.bs, reply.int_info))
 

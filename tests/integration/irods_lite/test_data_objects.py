@@ -154,6 +154,33 @@ def test_put_of_40_mib_with_one_thread_stores_every_byte(
 # ---- open / read / write / seek ---------------------------------------------------------------
 
 
+def test_large_writes_at_offsets_mixed_with_small_ones_store_every_byte(session: iRODSSession, coll: str) -> None:
+    first, second, small = os.urandom(3 * MIB), os.urandom(2 * MIB + 7), b"small tail"
+    path = f"{coll}/mixed.bin"
+    with session.data_objects.open(path, "w") as fh:
+        fh.raw.write(first)  # unbuffered: one write request each
+        fh.raw.write(small)
+        fh.raw.seek(MIB + 3)
+        fh.raw.write(second)
+        fh.raw.write(small)
+    expected = bytearray(first + small)
+    expected[MIB + 3 : MIB + 3 + len(second)] = second
+    expected[MIB + 3 + len(second) : MIB + 3 + len(second) + len(small)] = small
+    with session.data_objects.open(path, "r") as fh:
+        assert fh.read() == bytes(expected)
+    assert session.data_objects.get(path).size == len(expected)
+
+
+def test_a_refused_large_write_leaves_the_connection_usable(session: iRODSSession, coll: str) -> None:
+    path = f"{coll}/readonly.bin"
+    with session.data_objects.open(path, "w") as fh:
+        fh.write(b"0123456789")
+    with session.data_objects.open(path, "r") as fh:
+        with pytest.raises(ex.iRODSException):
+            fh.raw.conn.write_file(fh.raw.desc, os.urandom(3 * MIB))  # open for reading: refused
+        assert fh.read() == b"0123456789"  # the same connection, still in step with the server
+
+
 def test_open_w_creates_and_truncates(session: iRODSSession, coll: str) -> None:
     path = f"{coll}/w.txt"
     with session.data_objects.open(path, "w") as fh:
