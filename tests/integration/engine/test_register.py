@@ -421,3 +421,26 @@ def test_handler_max_retries_exhausted_fails_the_file_only(ingest: Ingest, tmp_p
     assert "always fails" in failures(result)[str(src / "bad.txt")]
     assert "(attempts: 3)" in result.out
     assert set(ingest.objects()) == {f"{ingest.target}/good.txt"}
+
+
+def test_rescan_lists_collections_in_batches_and_still_sees_catalog_changes(ingest: Ingest, tmp_path: Path) -> None:
+    files = {f"p{p}/d{d:02d}/f{f}.txt": f"{p}-{d}-{f}" for p in range(2) for d in range(20) for f in range(3)}
+    src = write_tree(tmp_path / "src", files)
+    first = ingest.rescan(src)
+    assert first.code == 0, first.err + first.out
+    assert counts(first).get("registered") == 120
+    with ingest.session() as s:  # catalog-side changes the next pass must notice
+        s.data_objects.unregister(f"{ingest.target}/p0/d05/f1.txt")
+        s.data_objects.unregister(f"{ingest.target}/p1/d19/f0.txt")
+    lite = ingest.zone.lite
+    if lite:
+        lite.reset_counts()
+    second = ingest.rescan(src)
+    assert second.code == 0, second.err + second.out
+    c = counts(second)
+    assert c.get("registered") == 2 and c.get("skipped") == 118
+    if lite:
+        # 43 collections: listed one at a time that is 86 GenQueries; in batches of up to 16, far fewer
+        assert lite.call_counts().get(702, 0) <= 20
+    third = ingest.rescan(src)
+    assert counts(third).get("skipped") == 120 and not counts(third).get("registered")
