@@ -13,7 +13,7 @@ import irods.keywords as kw
 from irods.api_number import api_number
 from irods.connection import Connection
 from irods.exception import NetworkException
-from irods.message import CollectionRequest, FileOpenRequest, OpenedDataObjRequest, StringStringMap, iRODSMessage
+from irods.message import CollectionRequest, StringStringMap, iRODSMessage
 from irods.session import iRODSSession
 
 
@@ -70,12 +70,8 @@ class Descriptor:
         return written
 
     def _write_header(self, count: int) -> bytes:
-        body = OpenedDataObjRequest(
-            l1descInx=self.fd, len=count, whence=0, oprType=0, offset=0, bytesWritten=0,
-            KeyValPair_PI=StringStringMap(),
-        ).pack().encode()  # fmt: skip
-        header = iRODSMessage.pack_header("RODS_API_REQ", len(body), 0, count, api_number["DATA_OBJ_WRITE_AN"])
-        return header + body
+        body = pack_opened(self.fd, count, {})
+        return iRODSMessage.pack_header("RODS_API_REQ", len(body), 0, count, api_number["DATA_OBJ_WRITE_AN"]) + body
 
     def write(self, data: bytes, header: bytes | None = None) -> int:
         """DATA_OBJ_WRITE with the bytes sent after the header as they are (PRC's write_file first
@@ -101,7 +97,7 @@ class Descriptor:
     def close(self, **options: str) -> None:
         """Close and finalize the replica (the server records size, status and any checksum)."""
         try:
-            self._conn.close_file(self.fd, **options)
+            _request(self._conn, api_number["DATA_OBJ_CLOSE_AN"], pack_opened(self.fd, 0, options))
         finally:
             self._conn.release()
 
@@ -130,17 +126,9 @@ def open_replica(session: iRODSSession, path: str, flags: int, options: Mapping[
     """DATA_OBJ_OPEN (602) only: PRC's open() adds an lseek through its buffered wrapper."""
     conn = session.pool.get_connection()
     try:
-        request = FileOpenRequest(
-            objPath=path,
-            createMode=0,
-            openFlags=flags,
-            offset=0,
-            dataSize=-1 if server_version(conn) >= (4, 3, 1) else 0,  # as PRC sends it
-            numThreads=session.numThreads,
-            oprType=0,
-            KeyValPair_PI=StringStringMap(dict(options)),
-        )
-        conn.send(iRODSMessage("RODS_API_REQ", msg=request, int_info=api_number["DATA_OBJ_OPEN_AN"]))
+        data_size = -1 if server_version(conn) >= (4, 3, 1) else 0  # as PRC sends it
+        body = pack_open(path, flags, data_size, session.numThreads, options)
+        send(conn, api_number["DATA_OBJ_OPEN_AN"], body)
         fd = conn.recv().int_info
     except BaseException:
         conn.release()  # a no-op when PRC already dropped a broken connection
@@ -180,14 +168,12 @@ def pack_mod_data_obj_meta(
     kv = dict(updates)
     if repl_num is None and not resc_hier:
         kv["all"] = ""  # as PRC: no replica named, every replica
-    keys = "".join(f"<keyWord>{prc_escape(k)}</keyWord>" for k in kv)
-    values = "".join(f"<svalue>{prc_escape(v)}</svalue>" for v in kv.values())
     access_time = "<dataAccessTime></dataAccessTime>" if server_version >= (5,) else ""
     return (
         f"<ModDataObjMeta_PI><DataObjInfo_PI><objPath>{prc_escape(path)}</objPath><rescName></rescName>"
         f"<rescHier>{prc_escape(resc_hier)}</rescHier>{_DATA_OBJ_INFO_MIDDLE}<replNum>{repl_num or 0}</replNum>"
         f"{_DATA_OBJ_INFO_TAIL}{access_time}</DataObjInfo_PI>"
-        f"<KeyValPair_PI><ssLen>{len(kv)}</ssLen>{keys}{values}</KeyValPair_PI></ModDataObjMeta_PI>"
+        f"{pack_kvp(kv)}</ModDataObjMeta_PI>"
     ).encode()
 
 
@@ -197,13 +183,7 @@ def mod_data_obj_meta(
     """MOD_DATA_OBJ_META (622): set catalog fields of one replica (or of all, with neither named)."""
     with session.pool.get_connection() as conn:
         body = pack_mod_data_obj_meta(path, repl_num, resc_hier, updates, server_version(conn))
-        header = iRODSMessage.pack_header("RODS_API_REQ", len(body), 0, 0, api_number["MOD_DATA_OBJ_META_AN"])
-        try:
-            conn.socket.sendall(header + body)
-        except OSError:  # as PRC's Connection.send: the connection is dropped from the pool
-            conn.release(True)
-            raise NetworkException("Unable to send message") from None
-        conn.recv()
+        _request(conn, api_number["MOD_DATA_OBJ_META_AN"], body)
 
 
 def prc_escape(value: str) -> str:
@@ -211,3 +191,43 @@ def prc_escape(value: str) -> str:
     if "&" in value or "<" in value or ">" in value:
         return html.escape(value, quote=False)
     return value
+
+
+def pack_kvp(pairs: Mapping[str, str]) -> str:
+    """A KeyValPair_PI as PRC packs one: the keywords, then the values."""
+    keys = "".join(f"<keyWord>{prc_escape(k)}</keyWord>" for k in pairs)
+    values = "".join(f"<svalue>{prc_escape(str(v))}</svalue>" for v in pairs.values())
+    return f"<KeyValPair_PI><ssLen>{len(pairs)}</ssLen>{keys}{values}</KeyValPair_PI>"
+
+
+def pack_open(path: str, flags: int, data_size: int, num_threads: int, options: Mapping[str, str]) -> bytes:
+    """A DataObjInp_PI for DATA_OBJ_OPEN, byte for byte what PRC's FileOpenRequest packs."""
+    return (
+        f"<DataObjInp_PI><objPath>{prc_escape(path)}</objPath><createMode>0</createMode>"
+        f"<openFlags>{flags}</openFlags><offset>0</offset><dataSize>{data_size}</dataSize>"
+        f"<numThreads>{num_threads}</numThreads><oprType>0</oprType>{pack_kvp(options)}</DataObjInp_PI>"
+    ).encode()
+
+
+def pack_opened(fd: int, length: int, options: Mapping[str, str]) -> bytes:
+    """An OpenedDataObjInp_PI (write, close), byte for byte what PRC's OpenedDataObjRequest packs."""
+    return (
+        f"<OpenedDataObjInp_PI><l1descInx>{fd}</l1descInx><len>{length}</len><whence>0</whence><oprType>0</oprType>"
+        f"<offset>0</offset><bytesWritten>0</bytesWritten>{pack_kvp(options)}</OpenedDataObjInp_PI>"
+    ).encode()
+
+
+def send(conn: Connection, api: int, body: bytes) -> None:
+    """One request of ours on a connection of PRC's pool."""
+    header = iRODSMessage.pack_header("RODS_API_REQ", len(body), 0, 0, api)
+    try:
+        conn.socket.sendall(header + body)
+    except OSError:  # as PRC's Connection.send: the connection is dropped from the pool
+        conn.release(True)
+        raise NetworkException("Unable to send message") from None
+
+
+def _request(conn: Connection, api: int, body: bytes) -> iRODSMessage:
+    """Send one request and read its reply (PRC's recv: a negative status raises its exception)."""
+    send(conn, api, body)
+    return conn.recv()

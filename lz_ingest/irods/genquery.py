@@ -13,11 +13,10 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 
 from irods.api_number import api_number
-from irods.connection import Connection
-from irods.exception import CAT_NO_ROWS_FOUND, NetworkException
-from irods.message import iRODSMessage
+from irods.exception import CAT_NO_ROWS_FOUND
 from irods.session import iRODSSession
 
+from lz_ingest.irods import api
 from lz_ingest.irods.api import prc_escape
 
 PAGE_ROWS = 500  # what PRC asks for; the server's own default
@@ -36,27 +35,16 @@ def pack_request(
     max_rows: int = PAGE_ROWS,
 ) -> bytes:
     """A GenQueryInp_PI body, byte for byte what PRC's GenQueryRequest packs (each column asked once)."""
-    kv = "".join(f"<keyWord>{prc_escape(k)}</keyWord>" for k in keywords)
-    kv += "".join(f"<svalue>{prc_escape(v)}</svalue>" for v in keywords.values())
     select = "".join(f"<inx>{c}</inx>" for c in columns) + "<ivalue>1</ivalue>" * len(columns)
     where = "".join(f"<inx>{c}</inx>" for c, _ in conditions)
     where += "".join(f"<svalue>{prc_escape(v)}</svalue>" for _, v in conditions)
     return (
         f"<GenQueryInp_PI><maxRows>{max_rows}</maxRows><continueInx>{continue_inx}</continueInx>"
         f"<partialStartIndex>0</partialStartIndex><options>0</options>"
-        f"<KeyValPair_PI><ssLen>{len(keywords)}</ssLen>{kv}</KeyValPair_PI>"
+        f"{api.pack_kvp(keywords)}"
         f"<InxIvalPair_PI><iiLen>{len(columns)}</iiLen>{select}</InxIvalPair_PI>"
         f"<InxValPair_PI><isLen>{len(conditions)}</isLen>{where}</InxValPair_PI></GenQueryInp_PI>"
     ).encode()
-
-
-def _send(conn: Connection, body: bytes) -> None:
-    header = iRODSMessage.pack_header("RODS_API_REQ", len(body), 0, 0, GEN_QUERY_AN)
-    try:
-        conn.socket.sendall(header + body)
-    except OSError:  # as PRC's Connection.send: the connection is dropped from the pool
-        conn.release(True)
-        raise NetworkException("Unable to send message") from None
 
 
 def parse_reply(body: bytes) -> tuple[dict[int, list[str]], int]:
@@ -102,7 +90,7 @@ def rows(
     keywords = {"zone": zone} if zone else {}
     with session.pool.get_connection() as conn:
         while True:
-            _send(conn, pack_request(columns, conditions, keywords, continue_inx))
+            api.send(conn, GEN_QUERY_AN, pack_request(columns, conditions, keywords, continue_inx))
             try:
                 reply = conn.recv()
             except CAT_NO_ROWS_FOUND:

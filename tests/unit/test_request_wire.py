@@ -53,3 +53,45 @@ def test_request_is_what_python_irodsclient_packs(case: tuple) -> None:  # type:
     if number is not None:
         info.update(replNum=number, rescHier=hierarchy)
     assert api.pack_mod_data_obj_meta(path, number, hierarchy, updates, version) == prc_body(version, info, updates)
+
+
+OPEN_CASES = [
+    ("/tempZone/home/rods/a.txt", 577, -1, 0, {"destRescName": "demoResc"}),
+    ("/z/a&b<c>'\"", 0, 0, 4, {}),
+    ("/z/ü/日本", 2, -1, 0, {"destRescName": "r&1", "verifyChksum": "sha2:abc=", "forceFlag": ""}),
+]
+
+
+@pytest.mark.parametrize("case", OPEN_CASES, ids=range(len(OPEN_CASES)))
+def test_open_request_is_what_python_irodsclient_packs(case: tuple) -> None:  # type: ignore[type-arg]
+    from irods.message import FileOpenRequest, StringStringMap
+
+    path, flags, data_size, threads, options = case
+    prc = FileOpenRequest(
+        objPath=path,
+        createMode=0,
+        openFlags=flags,
+        offset=0,
+        dataSize=data_size,
+        numThreads=threads,
+        oprType=0,
+        KeyValPair_PI=StringStringMap(dict(options)),
+    )
+    assert api.pack_open(path, flags, data_size, threads, options) == prc.pack().encode()
+
+
+@pytest.mark.parametrize("case", [(3, 400, {}), (12, 0, {"a": "b"}), (1, 8 << 20, {"x&": "<y>"})])
+def test_opened_request_is_what_python_irodsclient_packs(case: tuple) -> None:  # type: ignore[type-arg]
+    from irods.message import OpenedDataObjRequest, StringStringMap
+
+    fd, length, options = case
+    prc = OpenedDataObjRequest(
+        l1descInx=fd,
+        len=length,
+        whence=0,
+        oprType=0,
+        offset=0,
+        bytesWritten=0,
+        KeyValPair_PI=StringStringMap(dict(options)),
+    )
+    assert api.pack_opened(fd, length, options) == prc.pack().encode()
