@@ -155,8 +155,11 @@ def markdown(rows: list[Row], outcomes: list[Outcome], scale: list[dict[str, Any
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for o in outcomes:
+        job = f"{o.job_s:.2f}"
+        if "repeats_job_s" in o.extra:  # the median of several passes: all of them shown
+            job += " (median of " + ", ".join(f"{x:.2f}" for x in o.extra["repeats_job_s"]) + ")"
         lines.append(
-            f"| {o.scenario} | {o.latency_ms:g} ms | {o.tool} | {o.files:,} | {o.job_s:.2f} | {o.wall_s:.2f} | "
+            f"| {o.scenario} | {o.latency_ms:g} ms | {o.tool} | {o.files:,} | {job} | {o.wall_s:.2f} | "
             f"{_fmt(o.files_per_s)} | {_fmt(o.mb_per_s)} | {o.calls_per_file:.2f} | {o.redis['keys']:,} | "
             f"{o.redis['used_memory'] / (1 << 20):.1f} | {o.worker_peak_pss_mib:.0f} | "
             f"{' / '.join(f'{v:.1f}' for v in o.cpu_s.values())} | "
