@@ -14,7 +14,7 @@ from lz_ingest.model import CatalogObject, Replica
 from lz_ingest.settings import FrozenMap
 
 # GenQuery column numbers (rodsGenQuery.h). Only what a sync compares or acts on; one row per replica.
-COLL_ID, COLL_NAME, COLL_PARENT_NAME = 500, 501, 502
+COLL_NAME, COLL_PARENT_NAME = 501, 502
 DATA_NAME, DATA_REPL_NUM, DATA_PATH, DATA_SIZE = 403, 404, 410, 407
 DATA_MODIFY_TIME, DATA_REPL_STATUS, DATA_CHECKSUM, DATA_RESC_HIER = 420, 413, 415, 422
 _REPLICA_COLUMNS = (
@@ -122,7 +122,7 @@ def _existing(session: iRODSSession, paths: list[str], zone: str) -> set[str]:
 
 def collection_exists(session: iRODSSession, path: str) -> bool:
     """One GenQuery (PRC's collections.exists() may need two)."""
-    return any(True for _ in genquery.rows(session, (COLL_ID,), [(COLL_NAME, genquery.equals(path))], _zone(path)))
+    return bool(_existing(session, [path], _zone(path)))
 
 
 def _objects(rows: Iterable[tuple[str, ...]]) -> dict[str, dict[str, CatalogObject]]:

@@ -52,15 +52,10 @@ class Bulk:
     def into_file(self, fd: int, offset: int) -> None:
         head = self.reader.take_buffered(self.pending)
         self.pending -= len(head)
-        pos = offset
-        try:
-            if head:
-                pos += os.pwrite(fd, head, pos)
-            pos = self._splice(fd, pos)
-        finally:
-            self.drain()
+        pos = offset + (os.pwrite(fd, head, offset) if head else 0)
+        self._splice(fd, pos)  # on a failure the server drains what is left, as for any unconsumed Bulk
 
-    def _splice(self, fd: int, pos: int) -> int:
+    def _splice(self, fd: int, pos: int) -> None:
         r, w = os.pipe()
         try:
             try:
@@ -79,7 +74,6 @@ class Bulk:
         finally:
             os.close(r)
             os.close(w)
-        return pos
 
     def drain(self) -> None:
         """Read and drop what is left in the socket (a handler that failed, or never wrote)."""
@@ -97,16 +91,19 @@ class Bulk:
 CAN_SPLICE = hasattr(os, "splice") and hasattr(fcntl, "F_SETPIPE_SZ")
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
-    buf = bytearray(n)
+def _recv_into(sock: socket.socket, buf: bytearray, got: int = 0) -> bytearray:
+    """Fill `buf` from the socket, its first `got` bytes being there already."""
     view = memoryview(buf)
-    got = 0
-    while got < n:
-        k = sock.recv_into(view[got:], n - got)
+    while got < len(buf):
+        k = sock.recv_into(view[got:], len(buf) - got)
         if k == 0:
             raise ConnectionError("peer closed the connection")
         got += k
-    return bytes(buf)
+    return buf
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    return bytes(_recv_into(sock, bytearray(n)))
 
 
 class Reader:
@@ -126,16 +123,11 @@ class Reader:
         buf = self._buf
         if n - len(buf) > RECV_SIZE:  # a large part (bulk data): straight into place, no copies
             bulk = bytearray(n)
-            view = memoryview(bulk)
+            bulk[: len(buf)] = buf
             got = len(buf)
-            view[:got] = buf
             buf.clear()
-            while got < n:
-                k = self.sock.recv_into(view[got:], n - got)
-                if k == 0:
-                    raise ConnectionError("peer closed the connection")
-                got += k
-            return cast(bytes, bulk)  # bytes-like, handed on without a copy (a vault write takes it as is)
+            # bytes-like, handed on without a copy (a vault write takes it as is)
+            return cast(bytes, _recv_into(self.sock, bulk, got))
         while len(buf) < n:
             chunk = self.sock.recv(RECV_SIZE)
             if not chunk:

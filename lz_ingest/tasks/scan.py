@@ -146,26 +146,25 @@ class Scanner:
         with those of the directories after it. A failure is not reported here: each lists its own then."""
         colls: list[str] = []
         for directory, _, collection in itertools.islice(pending, LIST_TOGETHER):
-            if collection == NEW:
-                if not colls:
-                    return  # the next one has nothing to list
-                continue
-            try:
-                coll = self.logical(directory)[0]
-            except LzIngestError:
-                if not colls:
-                    return
-                continue
-            if coll in self.listed:
-                if not colls:
-                    return
-                continue
-            colls.append(coll)
+            coll = self._listable(directory, collection)
+            if coll is not None and coll not in self.listed:
+                colls.append(coll)
+            elif not colls:
+                return  # the next directory needs no listing now
         if len(colls) > 1:
             try:
                 self.listed.update(adapter.list_collections(self.session, colls))
             except LzIngestError:
                 pass
+
+    def _listable(self, directory: str, collection: str) -> str | None:
+        """The collection a directory's scan will list; None for a new one (or a name that does not map)."""
+        if collection == NEW:
+            return None
+        try:
+            return self.logical(directory)[0]
+        except LzIngestError:
+            return None
 
     def run_one(self, directory: str, ancestry: Any, collection: str, tally: bk.Tally) -> Frontier:
         """Scan one directory; a failure concerns this directory only."""
