@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import NamedTuple
 
 
@@ -54,9 +53,9 @@ class EntryKind(enum.Enum):
     LINK = "link"
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One thing a source saw: a path with its stat, as a plain value that crosses process boundaries.
+class Entry(NamedTuple):
+    """One thing a source saw: a path with its stat, as a plain value that crosses process boundaries
+    (a named tuple: a scan makes one per file).
 
     `path` is the source path as the OS gives it (str with surrogateescape for non-UTF-8 bytes);
     `mtime` is the source's modification time in seconds since the epoch; `size` is in bytes.

@@ -6,7 +6,6 @@ recorded with its reason. A file that vanished since the scan is counted as vani
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from typing import Any
@@ -91,7 +90,7 @@ def _as_uploaded(entry: Entry, operation: Operation) -> Entry:
     except OSError as err:
         reason = local.DANGLING_SYMLINK if isinstance(err, FileNotFoundError) else (err.strerror or str(err))
         raise SourceError(f"{local.printable(entry.path)}: {reason}") from err
-    return dataclasses.replace(entry, size=st.st_size, mtime=st.st_mtime)
+    return entry._replace(size=st.st_size, mtime=st.st_mtime)
 
 
 def _physical_path(path: str, operation: Operation) -> str:
