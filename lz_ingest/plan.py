@@ -175,19 +175,23 @@ def _plan_existing(
     physical_path: str | None,
     changed_since: float | None,
 ) -> Decision:
+    if to_resource is None and len(obj.replicas) == 1:  # most objects of a rescan: decided without a _Context
+        only = obj.replicas[0]
+        if not _is_changed(entry, only, checksum_match):
+            return _plan_unchanged(entry, only, changed_since)
     ctx = _context(entry, obj, operation, to_resource, checksum_match, physical_path)
     if operation is Operation.REGISTER_AS_REPLICA_SYNC and ctx.to_resource is not None and not ctx.on_target:
         return Decision(Action.REGISTER_REPLICA, f"no replica on resource {to_resource}: register one", DATA_OBJ_CREATE)
     if not ctx.changed:
-        return _plan_unchanged(ctx, changed_since)
+        return _plan_unchanged(entry, ctx.reference, changed_since)
     return _EXISTING_CHANGED[operation](ctx)
 
 
-def _plan_unchanged(ctx: _Context, changed_since: float | None) -> Decision:
-    if changed_since is not None and ctx.entry.ctime >= changed_since:
+def _plan_unchanged(entry: Entry, reference: Replica | None, changed_since: float | None) -> Decision:
+    if changed_since is not None and entry.ctime >= changed_since:
         reason = "only metadata (ctime) changed since the last pass"
-        return Decision(Action.HOOKS_ONLY, reason, DATA_OBJ_MODIFY, ctx.reference)
-    return Decision(Action.SKIP, "unchanged: size and mtime match the catalog", None, ctx.reference)
+        return Decision(Action.HOOKS_ONLY, reason, DATA_OBJ_MODIFY, reference)
+    return Decision(Action.SKIP, "unchanged: size and mtime match the catalog", None, reference)
 
 
 def _no_target_replica(ctx: _Context) -> Decision:
