@@ -19,7 +19,10 @@ from irods.session import iRODSSession
 from lz_ingest.irods import api
 from lz_ingest.irods.api import prc_escape
 
-PAGE_ROWS = 500  # what PRC asks for; the server's own default
+# Rows per page. The server returns up to the client's maxRows per page (no MAX_SQL_ROWS cap in
+# iRODS 4.3 or 5.0) and sizes its buffers by it; PRC asks for 500. A rescan lists 16 collections at a
+# time: 2,000 rows take a batch of directories of up to 125 files each in one round trip.
+PAGE_ROWS = 2000
 GEN_QUERY_AN = api_number["GEN_QUERY_AN"]
 
 _ATTR = re.compile(r"<attriInx>\s*(\d+)\s*</attriInx>")
@@ -90,7 +93,7 @@ def rows(
     keywords = {"zone": zone} if zone else {}
     with session.pool.get_connection() as conn:
         while True:
-            api.send(conn, GEN_QUERY_AN, pack_request(columns, conditions, keywords, continue_inx))
+            api.send(conn, GEN_QUERY_AN, pack_request(columns, conditions, keywords, continue_inx, PAGE_ROWS))
             try:
                 reply = conn.recv()
             except CAT_NO_ROWS_FOUND:

@@ -126,30 +126,29 @@ def collection_exists(session: iRODSSession, path: str) -> bool:
 
 
 def _objects(rows: Iterable[tuple[str, ...]]) -> dict[str, dict[str, CatalogObject]]:
-    """Collection -> name -> object, from one row per replica."""
-    replicas: dict[tuple[str, str], list[Replica]] = {}
-    for coll, name, number, hier, phys, size, mtime, status, checksum in rows:
-        replica = Replica(int(number), hier, phys, int(size or 0), _epoch(mtime), status, checksum)
-        found = replicas.get((coll, name))
-        if found is None:
-            replicas[(coll, name)] = [replica]
-        else:
-            found.append(replica)
+    """Collection -> name -> object, from one row per replica (a rescan reads one row per file: kept lean)."""
     objects: dict[str, dict[str, CatalogObject]] = {}
-    for (coll, name), found in replicas.items():
-        if len(found) > 1:
-            found.sort(key=lambda r: r.number)
-        base = coll.rstrip("/")
-        objects.setdefault(coll, {})[name] = CatalogObject(f"{base}/{name}", tuple(found))
+    names: dict[str, CatalogObject] = {}
+    current, base = None, ""
+    for coll, name, number, hier, phys, size, mtime, status, checksum in rows:
+        if coll != current:  # rows mostly come a collection at a time: look it up only when it changes
+            names, current, base = objects.setdefault(coll, {}), coll, coll.rstrip("/")
+        try:
+            seconds = int(mtime)  # the catalog's 11-digit epoch string
+        except ValueError:
+            seconds = 0
+        replica = Replica(int(number), hier, phys, int(size or 0), seconds, status, checksum)
+        found = names.get(name)
+        if found is None:
+            names[name] = CatalogObject(f"{base}/{name}", (replica,))
+        else:
+            replicas = tuple(sorted((*found.replicas, replica), key=_number))
+            names[name] = CatalogObject(found.logical_path, replicas)
     return objects
 
 
-def _epoch(value: str) -> int:
-    """The catalog's 11-digit epoch string, as whole seconds."""
-    try:
-        return int(value)
-    except ValueError:
-        return 0
+def _number(replica: Replica) -> int:
+    return replica.number
 
 
 def _normalized(path: str) -> str:

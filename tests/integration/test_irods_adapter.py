@@ -13,7 +13,7 @@ from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
 from lz_ingest.errors import CatalogUnavailableError, IrodsApiError, SourceError
-from lz_ingest.irods import catalog
+from lz_ingest.irods import catalog, genquery
 from lz_ingest.irods.catalog import AppendOutcome, Listing
 from lz_ingest.irods.retry import RetryPolicy, with_retries
 from lz_ingest.irods.session import SessionPool
@@ -115,7 +115,10 @@ def test_listing_holds_objects_replicas_and_subcollections(
     assert second.number == 1 and second.mtime == MTIME + 1 and second.leaf_resource == zone.second_resource
 
 
-def test_listing_pages_past_500_rows(session: iRODSSession, coll: str, tmp_path: Path, calls: Calls) -> None:
+def test_listing_pages_past_500_rows(
+    session: iRODSSession, coll: str, tmp_path: Path, calls: Calls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(genquery, "PAGE_ROWS", 500)  # paging as at any page size, with fewer objects
     src = _file(tmp_path, "one.bin", b"x")
     for i in range(520):  # one file registered under many names: rows made fast
         catalog.register(session, src, f"{coll}/obj{i:04d}", size=1, mtime=MTIME + i, resource=None)
