@@ -1,9 +1,10 @@
 """The scan task: list directories, compare each with its collection, queue the work.
 
 A scan task takes a frontier of directories and works through it breadth first for up to a time
-budget, handing directories beyond those it keeps to new scan tasks as soon as it finds them, so
-other workers join in early while each task still covers many small directories (RQ's bookkeeping
-costs about as much as scanning a directory of a hundred files). The collections of the directories
+budget, handing directories beyond those it keeps to new scan tasks as soon as it has a whole chunk
+of them (any surplus once it has run a while), so other workers join in early while each task still
+covers many small directories (RQ's bookkeeping costs about as much as scanning a directory of a
+hundred files). The collections of the directories
 at the head of the frontier are listed together, with the two catalog queries one collection needs.
 """
 
@@ -32,8 +33,11 @@ from .meta import entry_meta, path_meta
 
 NEW, EXISTS, UNKNOWN = "new", "exists", "unknown"
 SCAN_BUDGET_SECONDS = 2.0  # a scan task hands what is left of its frontier on after this long
-KEEP_DIRECTORIES = 16  # directories a scan task keeps for itself; the rest go to new tasks at once
+KEEP_DIRECTORIES = 16  # directories a scan task keeps for itself; the rest go to new tasks
 HAND_OFF_CHUNK = 16  # directories per handed-off scan task
+# A task hands off only whole chunks at first, so that fast directories do not make many small tasks.
+# Once it has run this long (large directories), any surplus goes at once, so that idle workers join in.
+PARTIAL_HAND_OFF_AFTER = 0.25
 LIST_TOGETHER = 16  # collections listed in one batch (at most the directories a task keeps)
 
 Frontier = list[tuple[str, Any, str]]  # (directory, ancestry, collection state)
@@ -130,13 +134,17 @@ class Scanner:
         return self.logical(path)
 
     def run_frontier(self, pending: deque[tuple[str, Any, str]], tally: bk.Tally) -> None:
-        deadline = time.monotonic() + SCAN_BUDGET_SECONDS
+        started = time.monotonic()
+        deadline, any_size = started + SCAN_BUDGET_SECONDS, started + PARTIAL_HAND_OFF_AFTER
         while pending and time.monotonic() < deadline:
             self._list_ahead(pending)
             directory, ancestry, collection = pending.popleft()
             pending.extend(self.run_one(directory, ancestry, collection, tally))
-            if len(pending) > KEEP_DIRECTORIES:
-                self._hand_off([pending.pop() for _ in range(len(pending) - KEEP_DIRECTORIES)])
+            surplus = len(pending) - KEEP_DIRECTORIES
+            if surplus > 0 and time.monotonic() < any_size:
+                surplus -= surplus % HAND_OFF_CHUNK  # whole chunks while directories scan fast
+            if surplus > 0:
+                self._hand_off([pending.pop() for _ in range(surplus)])
         self._hand_off(list(pending))
         pending.clear()
         self._flush_work(final=True)
