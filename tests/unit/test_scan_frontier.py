@@ -60,3 +60,22 @@ def test_a_small_surplus_waits_while_directories_scan_fast() -> None:
     scanner = FakeScanner(fanout=scan.KEEP_DIRECTORIES + 3, limit=scan.KEEP_DIRECTORIES + 3)
     scanner.run_frontier(deque([("root", None, scan.EXISTS)]), bk.Tally())
     assert scanner.handed == [] and len(scanner.scanned) == 1 + scan.KEEP_DIRECTORIES + 3
+
+
+def test_the_cyclic_collector_is_paused_for_a_scan_and_restored() -> None:
+    import gc
+
+    assert gc.isenabled()
+    with scan.cyclic_gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), scan.cyclic_gc_paused():
+        raise RuntimeError("a failing scan")
+    assert gc.isenabled()
+    gc.disable()  # a handler (or an embedding program) turned it off: it stays off
+    try:
+        with scan.cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
