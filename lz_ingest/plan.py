@@ -58,7 +58,6 @@ class _Context(NamedTuple):
     physical_path: str | None
     on_target: tuple[Replica, ...]
     reference: Replica | None
-    changed: bool
 
 
 _NEW_FILE_ACTIONS = {
@@ -149,23 +148,6 @@ def _is_changed(entry: Entry, replica: Replica | None, checksum_match: bool | No
     return entry.size != replica.size or int(entry.mtime) != replica.mtime
 
 
-def _context(
-    entry: Entry,
-    obj: CatalogObject,
-    operation: Operation,
-    to_resource: str | None,
-    checksum_match: bool | None,
-    physical_path: str | None,
-) -> _Context:
-    if to_resource is None:
-        on_target = obj.replicas
-    else:
-        on_target = tuple(r for r in obj.replicas if resource_matches(r, to_resource))
-    reference = _pick_reference(on_target or obj.replicas, physical_path)
-    changed = _is_changed(entry, reference, checksum_match)
-    return _Context(entry, obj, operation, to_resource, physical_path, on_target, reference, changed)
-
-
 def _plan_existing(
     entry: Entry,
     obj: CatalogObject,
@@ -175,15 +157,17 @@ def _plan_existing(
     physical_path: str | None,
     changed_since: float | None,
 ) -> Decision:
-    if to_resource is None and len(obj.replicas) == 1:  # most objects of a rescan: decided without a _Context
-        only = obj.replicas[0]
-        if not _is_changed(entry, only, checksum_match):
-            return _plan_unchanged(entry, only, changed_since)
-    ctx = _context(entry, obj, operation, to_resource, checksum_match, physical_path)
-    if operation is Operation.REGISTER_AS_REPLICA_SYNC and ctx.to_resource is not None and not ctx.on_target:
+    if to_resource is None:
+        on_target = obj.replicas
+    else:
+        on_target = tuple(r for r in obj.replicas if resource_matches(r, to_resource))
+    if operation is Operation.REGISTER_AS_REPLICA_SYNC and to_resource is not None and not on_target:
         return Decision(Action.REGISTER_REPLICA, f"no replica on resource {to_resource}: register one", DATA_OBJ_CREATE)
-    if not ctx.changed:
-        return _plan_unchanged(entry, ctx.reference, changed_since)
+    reference = _pick_reference(on_target or obj.replicas, physical_path)
+    if not _is_changed(entry, reference, checksum_match):
+        return _plan_unchanged(entry, reference, changed_since)
+    # only a changed object needs the whole context (a rescan's unchanged files never build one)
+    ctx = _Context(entry, obj, operation, to_resource, physical_path, on_target, reference)
     return _EXISTING_CHANGED[operation](ctx)
 
 

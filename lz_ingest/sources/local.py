@@ -129,7 +129,7 @@ def _take(child: os.DirEntry[str], options: ScanOptions, ancestry: tuple[DirId, 
     try:
         st = child.stat(follow_symlinks=False)
         if stat.S_ISREG(st.st_mode) and not options.exclude_file_type:  # most children: what _sort would do
-            found.entries.append(Entry(path, EntryKind.REGULAR, st.st_size, st.st_mtime, st.st_ctime))
+            found.entries.append(_entry(path, EntryKind.REGULAR, st, record_link=False))
             return
         is_link = stat.S_ISLNK(st.st_mode)
         if is_link and options.follow_symlinks:

@@ -4,8 +4,8 @@ A scan task takes a frontier of directories and works through it breadth first f
 budget, handing directories beyond those it keeps to new scan tasks as soon as it has a whole chunk
 of them (any surplus once it has run a while), so other workers join in early while each task still
 covers many small directories (RQ's bookkeeping costs about as much as scanning a directory of a
-hundred files). The collections of the directories
-at the head of the frontier are listed together, with the two catalog queries one collection needs.
+hundred files). The collections of the directories at the head of the frontier are listed together,
+with the two catalog queries one collection needs.
 """
 
 from __future__ import annotations
