@@ -1,0 +1,10 @@
+"""PUT: upload each new file into the zone's vault; a changed file is left alone (see sync.py)."""
+
+from irods_capability_automated_ingest.core import Core
+from irods_capability_automated_ingest.utils import Operation
+
+
+class event_handler(Core):
+    @staticmethod
+    def operation(session, meta, **options):
+        return Operation.PUT
