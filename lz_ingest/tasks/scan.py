@@ -247,9 +247,12 @@ class Scanner:
             return
         meta = path_meta(self.spec, directory, coll)
         session = self.ctx.pool(self.spec).session(as_user=self.handler.as_user(meta))  # owned by as_user
+        operation = self.fixed_operation or self.handler.operation(session, meta)
+        decision = plan(Entry(directory, EntryKind.DIRECTORY, 0, 0.0), None, operation)
         with self.handler.around("coll_create", session, meta):
-            adapter.create_collection(session, coll)
-        tally.add("collections_created")
+            if decision.action is Action.CREATE_COLLECTION:  # NO_OP creates nothing: only the hooks fire
+                adapter.create_collection(session, coll)
+        tally.add("collections_created" if decision.action is Action.CREATE_COLLECTION else "hooks_only")
 
     def _files(
         self, listing: Any, catalog: adapter.Listing, seen: set[str], tally: bk.Tally, coll: str, plain: bool
