@@ -152,17 +152,13 @@ def b64_path(path: str) -> str:
 
 
 def unicode_error_name(full_path: str) -> str:
-    """The data name for an unencodable path: prefix + base64 of the full path ('/' in it becomes '_')."""
-    return UNICODE_ERROR_PREFIX + b64_path(full_path).replace("/", "_")
+    """The data name for an unencodable path: prefix + URL-safe base64 of the full path's bytes.
 
-
-def unicode_error_physical_path(source_path: str) -> str:
-    """The physical path the old framework registers for an unencodable file: its directory + error name."""
-    path = os.path.abspath(source_path)
-    directory = os.path.dirname(path)
-    if not is_utf8_encodable(directory):
-        raise SourceError(f"directory of {b64_path(path)} (base64) cannot be encoded as UTF-8")
-    return os.path.join(directory, unicode_error_name(path))
+    The URL-safe alphabet ('-' and '_' where the standard one has '+' and '/') keeps the name one path
+    element: the old framework's standard alphabet can put a '/' in it and split it into a collection.
+    The AVU keeps the standard alphabet, as its unit says.
+    """
+    return UNICODE_ERROR_PREFIX + base64.urlsafe_b64encode(full_path.encode("utf-8", "surrogateescape")).decode("ascii")
 
 
 def check_name_length(path: str, kind: str = "path") -> None:

@@ -94,12 +94,15 @@ def _as_uploaded(entry: Entry, operation: Operation) -> Entry:
 
 
 def _physical_path(path: str, operation: Operation) -> str:
-    """The path a register records: the source path, or for a name that is not UTF-8 (iRODS paths are UTF-8)
-    the old framework's stand-in, its directory + irods_UnicodeEncodeError_<base64> (a path that does not exist).
-    Uploads read the source path itself and record no physical path of it."""
+    """The path a register records: the source path itself. iRODS paths are UTF-8 (python-irodsclient encodes
+    every message so), so a name that is not cannot be registered in place: recording a stand-in name would
+    leave a replica pointing at nothing. Uploads read the source path and record no physical path of it."""
     if operation in _PUTS or operation is Operation.NO_OP or naming.is_utf8_encodable(path):
         return path
-    return naming.unicode_error_physical_path(path)
+    raise SourceError(
+        f"{local.printable(path)}: the name cannot be encoded as UTF-8, so iRODS cannot record it as a physical "
+        "path; rename it, or ingest it with a PUT-type operation"
+    )
 
 
 class Syncer:

@@ -25,7 +25,6 @@ from lz_ingest.naming import (
     translate_path,
     translate_string,
     unicode_error_name,
-    unicode_error_physical_path,
 )
 
 ROOT = "/landing"
@@ -153,7 +152,7 @@ def test_unencodable_file_becomes_the_unicode_error_object_with_its_avu() -> Non
     raw = b"/landing/bad_\xe1\x80.txt"
     logical, avus = logical_path(ROOT, TARGET, os.fsdecode(raw))
     b64 = base64.b64encode(raw).decode()
-    assert logical == f"{TARGET}/{UNICODE_ERROR_PREFIX}{b64}"
+    assert logical == f"{TARGET}/{UNICODE_ERROR_PREFIX}{base64.urlsafe_b64encode(raw).decode()}"
     assert avus == (Avu("irods::automated_ingest::UnicodeEncodeError", b64, B64_UNIT),)
     assert UNICODE_ERROR_ATTRIBUTE == "irods::automated_ingest::UnicodeEncodeError"
     assert B64_UNIT == "python3.base64.b64encode(full_path_of_source_file)"
@@ -164,8 +163,8 @@ def test_unencodable_directory_renames_it_and_everything_below_it() -> None:
     raw_dir = b"/landing/sub/bad\xff"
     raw_file = raw_dir + b"/good.txt"
     logical, avus = logical_path(ROOT, TARGET, os.fsdecode(raw_file))
-    directory_name = UNICODE_ERROR_PREFIX + base64.b64encode(raw_dir).decode()
-    file_name = UNICODE_ERROR_PREFIX + base64.b64encode(raw_file).decode()
+    directory_name = UNICODE_ERROR_PREFIX + base64.urlsafe_b64encode(raw_dir).decode()
+    file_name = UNICODE_ERROR_PREFIX + base64.urlsafe_b64encode(raw_file).decode()
     assert logical == f"{TARGET}/sub/{directory_name}/{file_name}"
     assert avus[0].value == base64.b64encode(raw_file).decode()
     # the directory's own logical path is the prefix of its children's
@@ -179,23 +178,13 @@ def test_unicode_error_naming_takes_precedence_over_the_character_map() -> None:
     assert [a.attribute for a in avus] == [UNICODE_ERROR_ATTRIBUTE]
 
 
-def test_a_slash_in_the_base64_cannot_split_the_data_name() -> None:
-    raw = b"/l/\xff\xff\xff"
-    assert b64_path(os.fsdecode(raw)) == "L2wv////"
-    assert unicode_error_name(os.fsdecode(raw)) == UNICODE_ERROR_PREFIX + "L2wv____"
+def test_the_data_name_uses_the_url_safe_alphabet_so_it_cannot_split() -> None:
+    raw = b"/l/\xff\xff\xff\xfb\xef"
+    assert b64_path(os.fsdecode(raw)) == "L2wv////++8="
+    assert unicode_error_name(os.fsdecode(raw)) == UNICODE_ERROR_PREFIX + "L2wv____--8="
     logical, avus = logical_path("/l", TARGET, os.fsdecode(raw))
-    assert logical == f"{TARGET}/{UNICODE_ERROR_PREFIX}L2wv____"
-    assert avus[0].value == "L2wv////"
-
-
-def test_unicode_error_physical_path_is_the_directory_plus_the_error_name() -> None:
-    path = os.fsdecode(b"/landing/x\xff")
-    assert unicode_error_physical_path(path) == "/landing/" + unicode_error_name(path)
-
-
-def test_unicode_error_physical_path_refuses_an_unencodable_directory() -> None:
-    with pytest.raises(SourceError):
-        unicode_error_physical_path(os.fsdecode(b"/landing/\xff/x"))
+    assert logical == f"{TARGET}/{UNICODE_ERROR_PREFIX}L2wv____--8="
+    assert avus[0].value == "L2wv////++8="  # the AVU keeps the standard alphabet its unit names
 
 
 def test_a_path_one_byte_under_max_name_len_is_accepted() -> None:

@@ -170,8 +170,13 @@ def make_latin1_file(directory: Path, name: bytes, data: bytes, age: float = 60.
     return full
 
 
-@pytest.mark.parametrize("operation", ["REGISTER_SYNC", "PUT_SYNC"])
-def test_a_name_that_is_not_utf8_becomes_an_unicode_encode_error_object(
+def error_name(full: bytes) -> str:
+    """The data name of an unencodable path: URL-safe base64, so it never holds a '/'."""
+    return "irods_UnicodeEncodeError_" + base64.urlsafe_b64encode(full).decode("ascii")
+
+
+@pytest.mark.parametrize("operation", ["PUT", "PUT_SYNC"])
+def test_a_name_that_is_not_utf8_is_uploaded_as_an_unicode_encode_error_object(
     ingest: Ingest, tmp_path: Path, operation: str
 ) -> None:
     src = write_tree(tmp_path / "src", {"fine.txt": "ok"})
@@ -180,19 +185,32 @@ def test_a_name_that_is_not_utf8_becomes_an_unicode_encode_error_object(
     result = ingest.rescan(src, "--event_handler", str(handler))
     assert result.code == 0, result.out + result.err
     encoded = b64(full)
-    name = "irods_UnicodeEncodeError_" + encoded.replace("/", "_")  # '/' cannot be in a data name
+    name = error_name(full)
     objs = ingest.objects()
     assert sorted(objs) == sorted([f"{ingest.target}/fine.txt", f"{ingest.target}/{name}"])
     obj = objs[f"{ingest.target}/{name}"]
     assert obj.size == len(b"latin-1 name")  # type: ignore[attr-defined]
     assert avus(obj) == [(UNICODE_ATTR, encoded, B64_UNIT)]
-    if operation == "PUT_SYNC":
-        assert content(ingest, f"{ingest.target}/{name}") == b"latin-1 name"
+    assert content(ingest, f"{ingest.target}/{name}") == b"latin-1 name"
     again = ingest.rescan(src, "--event_handler", str(handler))
     assert again.code == 0, again.out + again.err
     assert counts(again).get("skipped") == 2, again.out
     assert not {"registered", "uploaded", "updated", "overwritten"} & set(counts(again))
     assert avus(ingest.objects()[f"{ingest.target}/{name}"]) == [(UNICODE_ATTR, encoded, B64_UNIT)]
+
+
+@pytest.mark.parametrize("operation", ["REGISTER_SYNC", "REGISTER_AS_REPLICA_SYNC"])
+def test_a_name_that_is_not_utf8_is_not_registered_in_place(ingest: Ingest, tmp_path: Path, operation: str) -> None:
+    """No replica may point at a file that does not exist: the file is a failure saying what to do."""
+    src = write_tree(tmp_path / "src", {"fine.txt": "ok"})
+    full = make_latin1_file(src, b"caf\xe9.txt", b"latin-1 name")
+    handler = handler_file(tmp_path, OP_HANDLER % operation)
+    result = ingest.rescan(src, "--event_handler", str(handler))
+    assert result.code == 1, result.out + result.err
+    shown = full.decode("utf-8", "backslashreplace")
+    reason = failures(result)[shown]
+    assert "cannot be encoded as UTF-8" in reason and "PUT-type operation" in reason
+    assert sorted(ingest.objects()) == [f"{ingest.target}/fine.txt"]
 
 
 @pytest.mark.timeout(120)
@@ -204,8 +222,8 @@ def test_a_directory_name_that_is_not_utf8(ingest: Ingest, tmp_path: Path, opera
     full = make_latin1_file(Path(os.fsdecode(directory)), b"x.txt", b"inside")
     handler = handler_file(tmp_path, OP_HANDLER % operation)
     result = ingest.rescan(src, "--event_handler", str(handler), "--job_name", "latin1dir")
-    coll = f"{ingest.target}/irods_UnicodeEncodeError_" + b64(directory).replace("/", "_")
-    name = "irods_UnicodeEncodeError_" + b64(full).replace("/", "_")
+    coll = f"{ingest.target}/{error_name(directory)}"
+    name = error_name(full)
     with ingest.session() as s:
         assert s.collections.exists(coll)
     if operation == "PUT_SYNC":
