@@ -111,6 +111,7 @@ class Action(enum.Enum):
     """What a sync decides to do for one entry."""
 
     SKIP = "skip"  # nothing differs
+    SKIP_SPECIAL = "skip_special"  # a FIFO, socket or device under a PUT-type operation: it has no bytes to upload
     REGISTER = "register"  # new object, register the physical path in place
     UPDATE = "update"  # registered replica: update size / mtime in the catalog
     REGISTER_REPLICA = "register_replica"  # add a replica on another resource (regRepl)

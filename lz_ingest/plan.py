@@ -68,6 +68,9 @@ _NEW_FILE_ACTIONS = {
     Operation.PUT_APPEND: Action.UPLOAD,
     Operation.NO_OP: Action.HOOKS_ONLY,
 }
+_PUTS = frozenset({Operation.PUT, Operation.PUT_SYNC, Operation.PUT_APPEND})
+# Entries with no bytes to read: registered as they are (their lstat), but never uploaded.
+SPECIAL_KINDS = frozenset({EntryKind.PIPE, EntryKind.SOCKET, EntryKind.CHARACTER, EntryKind.BLOCK})
 
 
 def plan(
@@ -90,6 +93,8 @@ def plan(
     state = None if initial_ingest else catalog
     if entry.kind is EntryKind.DIRECTORY:
         return _plan_directory(entry, state, operation, changed_since)
+    if operation in _PUTS and entry.kind in SPECIAL_KINDS:
+        return Decision(Action.SKIP_SPECIAL, f"a {entry.kind.value} has no bytes to upload ({operation.name})")
     if state is COLLECTION:
         return Decision(Action.CONFLICT, f"a collection exists where data object for {entry.path} should go")
     if state is None:

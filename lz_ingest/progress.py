@@ -17,6 +17,7 @@ DONE_KEYS = (
     "appended",
     "hooks_only",
     "skipped",
+    "skipped_special",
     "failed",
     "vanished",
 )
@@ -29,6 +30,7 @@ ACTION_KEYS = (
     "appended",
     "hooks_only",
     "skipped",
+    "skipped_special",
     "vanished",
     "excluded",
     "collections_created",
@@ -38,6 +40,8 @@ ACTION_KEYS = (
     "retried",
     "failed",
 )
+
+COUNT_NOTES = {"skipped_special": "FIFOs, sockets and devices have no bytes to upload: PUT-type operations skip them"}
 
 
 def files_done(counts: dict[str, int]) -> int:
@@ -75,6 +79,8 @@ def summary(info: PassInfo, failures: dict[str, dict[str, object]], limit: int =
     for k in ACTION_KEYS:
         if counts.get(k):
             lines.append(f"  {k:22} {counts[k]}")
+            if k in COUNT_NOTES:
+                lines.append(f"    ({COUNT_NOTES[k]})")
     for k in sorted(counts):
         if k.startswith("would_"):
             lines.append(f"  {k:22} {counts[k]}")

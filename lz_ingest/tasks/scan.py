@@ -302,6 +302,9 @@ class Scanner:
         if decision.action is Action.CONFLICT:
             tally.fail(entry.path, decision.reason)
             return False
+        if decision.action is Action.SKIP_SPECIAL:
+            tally.add("skipped_special")
+            return False
         if self.spec.dry_run:
             tally.add(f"would_{decision.action.value}")
             return False

@@ -171,6 +171,8 @@ class Syncer:
                 return _EVENT_COUNT[decision.action]  # counted once, as this pass decided it
         if decision.action is Action.SKIP:
             return "skipped"
+        if decision.action is Action.SKIP_SPECIAL:
+            return "skipped_special"
         if decision.action is Action.CONFLICT:
             raise SourceError(decision.reason)
         if decision.action in _IN_PLACE and entry.kind is EntryKind.REGULAR:

@@ -243,7 +243,9 @@ def test_directory_with_existing_collection_is_skipped(operation: Operation) -> 
 
 @pytest.mark.parametrize("kind", [EntryKind.LINK, EntryKind.SOCKET, EntryKind.PIPE], ids=lambda k: k.value)
 def test_non_directory_kinds_are_planned_like_files(kind: EntryKind) -> None:
-    assert plan(entry(kind=kind), None, Operation.PUT).action is Action.UPLOAD
+    assert plan(entry(kind=kind), None, Operation.REGISTER_SYNC).action is Action.REGISTER
+    expected = Action.UPLOAD if kind is EntryKind.LINK else Action.SKIP_SPECIAL  # a link uploads its target
+    assert plan(entry(kind=kind), None, Operation.PUT).action is expected
 
 
 @pytest.mark.parametrize(
@@ -384,3 +386,11 @@ def test_compatibility_table_matches_the_old_framework() -> None:
         ("PUT_APPEND", "TRASH"),
         ("PUT_APPEND", "NO_TRASH"),
     }
+
+
+@pytest.mark.parametrize("kind", [EntryKind.PIPE, EntryKind.SOCKET, EntryKind.CHARACTER, EntryKind.BLOCK])
+@pytest.mark.parametrize("operation", [Operation.PUT, Operation.PUT_SYNC, Operation.PUT_APPEND], ids=lambda o: o.name)
+def test_a_special_file_is_skipped_by_put_types_and_registered_otherwise(kind: EntryKind, operation: Operation) -> None:
+    decision = plan(entry(kind=kind), None, operation)
+    assert decision.action is Action.SKIP_SPECIAL and kind.value in decision.reason
+    assert plan(entry(kind=kind), None, Operation.REGISTER_SYNC).action is Action.REGISTER
