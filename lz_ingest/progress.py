@@ -18,6 +18,7 @@ DONE_KEYS = (
     "hooks_only",
     "skipped",
     "skipped_special",
+    "checksum_recorded",
     "failed",
     "vanished",
 )
@@ -31,6 +32,7 @@ ACTION_KEYS = (
     "hooks_only",
     "skipped",
     "skipped_special",
+    "checksum_recorded",
     "vanished",
     "excluded",
     "collections_created",

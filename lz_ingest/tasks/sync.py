@@ -169,6 +169,11 @@ class Syncer:
                 if redo is not None:
                     self._act(session, redo, entry, item, meta, resource, physical)
                 return _EVENT_COUNT[decision.action]  # counted once, as this pass decided it
+        if decision.action is Action.SKIP and checksum_match is None and self.spec.checksum:
+            recorded = self._record_checksum(session, entry, item, decision, operation)
+            if recorded is not None:
+                return recorded
+            decision = plan(entry, item.state, operation, to_resource=resource, checksum_match=False)
         if decision.action is Action.SKIP:
             return "skipped"
         if decision.action is Action.SKIP_SPECIAL:
@@ -198,6 +203,21 @@ class Syncer:
         if again.action is Action.SKIP:
             return None
         return again._replace(event=decision.event)
+
+    def _record_checksum(
+        self, session: Any, entry: Entry, item: SyncItem, decision: Decision, operation: Operation
+    ) -> str | None:
+        """A --checksum pass over an object the catalog holds no checksum for: the server computes and records
+        one, so that later --checksum passes catch a rewrite that keeps size and mtime. A registered replica is
+        the source file itself; an uploaded one is verified against the source's sha2. Returns the count to
+        add, or None when the uploaded bytes differ from the source (the caller plans it as changed)."""
+        replica = decision.replica
+        if replica is None or replica.checksum or entry.kind is not EntryKind.REGULAR or operation is Operation.NO_OP:
+            return "skipped"
+        recorded = adapter.compute_checksum(session, item.logical_path, replica.number)
+        if operation in _PUTS and adapter.local_checksum(entry.path) != recorded:
+            return None
+        return "checksum_recorded"
 
     def _settled(self, scanned: Entry) -> Entry | None:
         """Stat again; a file changed within settle_seconds is waited for until it stops changing."""

@@ -125,3 +125,45 @@ def test_dry_run_with_checksum_reports_content_changes(ingest: Ingest, tmp_path:
     assert c["skipped"] == 1
     assert "would_skip" not in c
     assert ingest.objects()[f"{ingest.target}/same.txt"].checksum != sha2(src / "same.txt")
+
+
+def same_size_same_mtime_rewrite(path: Path, data: str) -> None:
+    stat = path.stat()
+    path.write_text(data)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_a_checksum_pass_records_a_checksum_the_catalog_lacks_then_catches_a_rewrite(
+    ingest: Ingest, tmp_path: Path
+) -> None:
+    src = write_tree(tmp_path / "src", {"r1.txt": "AAAA", "sub/r2.txt": "BBBB"})
+    assert ingest.rescan(src).code == 0  # registered without checksums
+    assert not ingest.objects()[f"{ingest.target}/r1.txt"].checksum
+    recorded = ingest.rescan(src, "--checksum")
+    assert recorded.code == 0, recorded.out + recorded.err
+    assert counts(recorded)["checksum_recorded"] == 2
+    for rel in ("r1.txt", "sub/r2.txt"):
+        assert ingest.objects()[f"{ingest.target}/{rel}"].checksum == sha2(src / rel)
+    same_size_same_mtime_rewrite(src / "r1.txt", "CCCC")
+    caught = ingest.rescan(src, "--checksum")
+    assert caught.code == 0, caught.out + caught.err
+    assert counts(caught)["updated"] == 1 and counts(caught)["skipped"] == 1
+    assert ingest.objects()[f"{ingest.target}/r1.txt"].checksum == sha2(src / "r1.txt")
+
+
+def test_a_checksum_pass_verifies_uploaded_objects_that_lack_one(ingest: Ingest, tmp_path: Path) -> None:
+    from .test_put import content, handler_file
+
+    src = write_tree(tmp_path / "src", {"kept.txt": "1111", "stale.txt": "2222"})
+    handler = handler_file(tmp_path, "PUT_SYNC")
+    assert ingest.rescan(src, "--event_handler", handler).code == 0  # uploaded without checksums
+    same_size_same_mtime_rewrite(src / "stale.txt", "3333")  # the zone now holds bytes the source lost
+    result = ingest.rescan(src, "--event_handler", handler, "--checksum")
+    assert result.code == 0, result.out + result.err
+    assert counts(result)["checksum_recorded"] == 1 and counts(result)["overwritten"] == 1
+    for rel in ("kept.txt", "stale.txt"):
+        assert ingest.objects()[f"{ingest.target}/{rel}"].checksum == sha2(src / rel)
+    assert content(ingest, f"{ingest.target}/stale.txt") == b"3333"
+    same_size_same_mtime_rewrite(src / "kept.txt", "4444")
+    again = ingest.rescan(src, "--event_handler", handler, "--checksum")
+    assert counts(again)["overwritten"] == 1 and content(ingest, f"{ingest.target}/kept.txt") == b"4444"
