@@ -19,6 +19,7 @@ from ..plan import check_compatible
 from . import bookkeeping as bk
 from .context import current_connection, current_context
 from .meta import path_meta
+from .sync import log_failure
 
 DELETE_BATCH = 100
 
@@ -184,6 +185,7 @@ def _delete_one(spec: JobSpec, handler: Handler, session: Any, item: dict[str, s
         tally.add(f"deleted_{mode.name.lower()}")
     except LzIngestError as exc:
         tally.fail(path, str(exc))
+        log_failure(current_context(), path, "delete", exc)
 
 
 def _finish(conn: redis.Redis, spec: JobSpec, pass_id: str, handler: Handler | None, error: str | None = None) -> None:

@@ -105,6 +105,14 @@ def _physical_path(path: str, operation: Operation) -> str:
     )
 
 
+def log_failure(ctx: WorkerContext, path: str, phase: str, exc: BaseException, attempts: int = 1) -> None:
+    """One `file_failed` event per failed file, with the traceback (a hook's own frames included), for the
+    handler's author; `lz-ingest failures` keeps the one-line reason."""
+    ctx.log.error(
+        "file_failed", path=local.printable(path), phase=phase, reason=str(exc), attempts=attempts, exc_info=exc
+    )
+
+
 class Syncer:
     """Syncs files of one job in one worker process."""
 
@@ -136,6 +144,7 @@ class Syncer:
                 retries = self.handler.max_retries(meta)
                 if attempts > retries:
                     tally.fail(item.entry.path, str(exc), attempts)
+                    log_failure(self.ctx, item.entry.path, "sync", exc, attempts)
                     return
                 tally.add("retried")
                 time.sleep(self.handler.delay(meta, attempts))

@@ -471,3 +471,35 @@ def test_unreadable_file_and_directory_are_failures_and_the_pass_goes_on(
     assert counts(result).get("registered" if operation == "REGISTER_SYNC" else "uploaded") == 3
     code, listed = listed_failures(ingest, "perms")
     assert code == 1 and listed == found
+
+
+# ---- a failure's traceback in the log -----------------------------------------------------------
+
+RAISING_HOOK = """
+    from irods_capability_automated_ingest.core import Core
+
+
+    def check_sample_sheet(meta):
+        if meta["path"].endswith("bad.txt"):
+            raise ValueError("sample sheet missing for " + meta["path"])
+
+
+    class event_handler(Core):
+        @staticmethod
+        def post_data_obj_create(hdlr_mod, logger, session, meta, **options):
+            check_sample_sheet(meta)
+"""
+
+
+def test_a_failed_file_is_logged_with_its_traceback(ingest: Ingest, tmp_path: Path) -> None:
+    src = write_tree(tmp_path / "src", {"good.txt": "g", "bad.txt": "b"})
+    handler = handler_file(tmp_path, RAISING_HOOK)
+    log = tmp_path / "worker.log"
+    result = ingest.rescan(src, "--event_handler", str(handler), "--log_filename", str(log), "--log_level", "DEBUG")
+    assert result.code == 1, result.out + result.err
+    assert "sample sheet missing" in failures(result)[str(src / "bad.txt")]
+    (event,) = [line for line in log_lines(log) if line.get("event") == "file_failed"]
+    assert event["path"] == str(src / "bad.txt") and event["phase"] == "sync" and event["level"] == "error"
+    assert "sample sheet missing" in event["reason"]
+    trace = event["exception"]
+    assert "Traceback" in trace and "check_sample_sheet" in trace and "ValueError" in trace
