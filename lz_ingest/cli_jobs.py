@@ -59,6 +59,7 @@ def _spec(values: dict[str, Any], source: str, target: str, zone: str, interval:
         profile=values["profile"],
         profile_filename=os.path.abspath(values["profile_filename"]) if values.get("profile_filename") else None,
         threads=values["threads"],
+        provenance=values["provenance"],
     )
 
 

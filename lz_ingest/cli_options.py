@@ -92,6 +92,11 @@ def job_options(f: Any) -> Any:
             opt("irods_idle_disconnect_seconds", type=int, default=60, show_default=True, help="Idle session drop."),
             click.option("--checksum", is_flag=True, help="Register and put with checksums computed and verified."),
             click.option("--dry-run", "dry_run", is_flag=True, help="Report what a pass would do; change nothing."),
+            click.option(
+                "--provenance",
+                is_flag=True,
+                help="Record job, ingest time, worker host (and a verified checksum) as AVUs on each object written.",
+            ),
             click.option("--follow-symlinks", "follow_symlinks", is_flag=True, help="Sync what symlinks point to."),
             click.option("--irods-env", "irods_env", help="iRODS environment file to use."),
             click.option(

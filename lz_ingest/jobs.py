@@ -50,6 +50,7 @@ class JobSpec:
     profile: bool = False
     profile_filename: str | None = None  # where workers write per-batch timing events with --profile
     threads: int = 4  # files of one batch synced at once in a worker process (catalog round trips overlap)
+    provenance: bool = False  # AVUs on each object written: job, ingest time, worker host, checksum verified
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:

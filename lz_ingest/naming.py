@@ -21,6 +21,11 @@ from lz_ingest.errors import ConfigError, PathTooLongError, SourceError
 # iRODS's buffer for a path (objPath, filePath): the bytes plus a terminating NUL must fit.
 MAX_NAME_LEN = 1088
 
+# --provenance: where an object came from, for a data steward tracing it back to its ingest
+PROVENANCE_JOB = "lz_ingest::job"
+PROVENANCE_TIME = "lz_ingest::ingested_at"  # UTC, ISO 8601, whole seconds
+PROVENANCE_HOST = "lz_ingest::worker_host"
+PROVENANCE_CHECKSUM = "lz_ingest::checksum_verified"  # "true": the server computed and checked it (--checksum)
 UNICODE_ERROR_PREFIX = "irods_UnicodeEncodeError_"
 UNICODE_ERROR_ATTRIBUTE = "irods::automated_ingest::UnicodeEncodeError"
 CHARACTER_MAP_ATTRIBUTE = "irods::automated_ingest::character_map"

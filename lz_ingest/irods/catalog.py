@@ -13,6 +13,7 @@ from lz_ingest.irods.writes import (
     ensure_collection,
     register,
     register_replica,
+    set_avus,
     update_registered,
 )
 from lz_ingest.model import CatalogObject, Replica
@@ -35,6 +36,7 @@ __all__ = [
     "local_checksum",
     "register",
     "register_replica",
+    "set_avus",
     "update_registered",
     "upload",
 ]

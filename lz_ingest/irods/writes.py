@@ -192,6 +192,14 @@ def _unlink(session: iRODSSession, logical_path: str, options: dict[str, object]
 # ---- metadata -----------------------------------------------------------------------------------
 
 
+def set_avus(session: iRODSSession, logical_path: str, avus: Iterable[tuple[str, str, str]]) -> None:
+    """Give each attribute exactly this value (`imeta set`): one call per AVU."""
+    for a, v, u in avus:
+        meta = iRODSMeta(a, v, u or None)
+        what = f"set metadata on {logical_path}"
+        call(session, what, lambda m=meta: session.metadata.set(DataObject, logical_path, m))
+
+
 def add_avus(session: iRODSSession, logical_path: str, avus: Iterable[tuple[str, str, str]]) -> None:
     """Add AVUs to a data object in one atomic call (all or none); an AVU already there is kept."""
     operations = [AVUOperation(operation="add", avu=iRODSMeta(a, v, u or None)) for a, v, u in avus]

@@ -6,7 +6,9 @@ recorded with its reason. A file that vanished since the scan is counted as vani
 
 from __future__ import annotations
 
+import datetime
 import os
+import socket
 import time
 from typing import Any
 
@@ -269,6 +271,7 @@ class Syncer:
                 session, physical, path, size=entry.size, mtime=mtime, resource=resource, checksum=checksum
             )
             self._annotate(session, entry, item)
+            return None
         elif action is Action.REGISTER_REPLICA:
             adapter.register_replica(
                 session, physical, path, size=entry.size, mtime=mtime, resource=resource, checksum=checksum
@@ -291,17 +294,36 @@ class Syncer:
             )
             if action is Action.UPLOAD:
                 self._annotate(session, entry, item)
+                return None
         elif action is Action.APPEND:
             assert decision.replica is not None
             outcome = adapter.append(
                 session, entry.path, path, replica=decision.replica, mtime=mtime, checksum=checksum
             )
+            if outcome is not adapter.AppendOutcome.UNCHANGED:
+                adapter.set_avus(session, path, self._provenance())
             return _APPEND_COUNT[outcome]  # a rewritten or truncated source was uploaded whole
+        if action is not Action.HOOKS_ONLY:
+            adapter.set_avus(session, path, self._provenance())  # an existing object: its earlier values replaced
         return None
+
+    def _provenance(self) -> list[tuple[str, str, str]]:
+        """--provenance: the job, the ingest time, this worker's host, and whether the server checked a checksum."""
+        if not self.spec.provenance:
+            return []
+        when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        avus = [
+            (naming.PROVENANCE_JOB, self.spec.name, ""),
+            (naming.PROVENANCE_TIME, when, ""),
+            (naming.PROVENANCE_HOST, socket.gethostname(), ""),
+        ]
+        if self.spec.checksum:
+            avus.append((naming.PROVENANCE_CHECKSUM, "true", ""))
+        return avus
 
     def _annotate(self, session: Any, entry: Entry, item: SyncItem) -> None:
         """The old framework's AVUs: renamed paths, link targets, sockets."""
-        avus = [(a.attribute, a.value, a.unit) for a in item.avus]
+        avus = [(a.attribute, a.value, a.unit) for a in item.avus] + self._provenance()
         if entry.kind is EntryKind.LINK and entry.link_target:
             avus.append(("link_target", entry.link_target, "automated_ingest"))
         if entry.kind is EntryKind.SOCKET:
