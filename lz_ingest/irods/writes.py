@@ -195,9 +195,11 @@ def _unlink(session: iRODSSession, logical_path: str, options: dict[str, object]
 def set_avus(session: iRODSSession, logical_path: str, avus: Iterable[tuple[str, str, str]]) -> None:
     """Give each attribute exactly this value (`imeta set`): one call per AVU."""
     for a, v, u in avus:
-        meta = iRODSMeta(a, v, u or None)
-        what = f"set metadata on {logical_path}"
-        call(session, what, lambda m=meta: session.metadata.set(DataObject, logical_path, m))
+        _set_avu(session, logical_path, iRODSMeta(a, v, u or None))
+
+
+def _set_avu(session: iRODSSession, logical_path: str, meta: iRODSMeta) -> None:
+    call(session, f"set metadata on {logical_path}", lambda: session.metadata.set(DataObject, logical_path, meta))
 
 
 def add_avus(session: iRODSSession, logical_path: str, avus: Iterable[tuple[str, str, str]]) -> None:
