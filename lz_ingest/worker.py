@@ -27,6 +27,7 @@ from rq_scheduler import Scheduler
 
 from .jobs import HEARTBEAT_TTL, JobStore, key
 from .logs import configure_logging
+from .recovery import redo_killed_tasks
 from .settings import LogSettings
 from .tasks.bookkeeping import REDONE_META
 
@@ -175,9 +176,29 @@ def run_scheduler_tick(conn: redis.Redis) -> None:
 
 def upkeep(conn: redis.Redis, queues: Sequence[str]) -> None:
     requeue_abandoned(conn, queues)
+    redo_killed_tasks(conn, queues)
     prune_workers(conn)
     refresh_live_jobs(conn)
     run_scheduler_tick(conn)
+
+
+class Ticker:
+    """The scheduler's clock: periodic passes enqueued at every tick (once a second, so `-i 1` means one
+    pass a second), the rest of the upkeep once every UPKEEP_SECONDS or when told."""
+
+    def __init__(self, conn: redis.Redis, queues: Sequence[str]) -> None:
+        self.conn, self.queues = conn, tuple(queues)
+        self.last_upkeep = float("-inf")
+
+    def tick(self, upkeep_now: bool = False) -> None:
+        try:
+            if upkeep_now or time.monotonic() - self.last_upkeep >= UPKEEP_SECONDS:
+                self.last_upkeep = time.monotonic()
+                upkeep(self.conn, self.queues)  # the scheduler tick included
+            else:
+                run_scheduler_tick(self.conn)
+        except redis.RedisError as exc:
+            log.warning("upkeep_failed", error=str(exc))
 
 
 class WorkerPool:
@@ -211,17 +232,10 @@ class WorkerPool:
         return self
 
     def _supervise(self) -> None:
-        conn = redis.Redis.from_url(self.redis_url)
-        last_upkeep = time.monotonic()
+        ticker = Ticker(redis.Redis.from_url(self.redis_url), self.queues)
+        ticker.last_upkeep = time.monotonic()
         while not self.stopping.wait(CHILD_CHECK_SECONDS):
-            died = self._restart_dead(conn)
-            if not died and time.monotonic() - last_upkeep < UPKEEP_SECONDS:
-                continue
-            last_upkeep = time.monotonic()
-            try:
-                upkeep(conn, self.queues)
-            except redis.RedisError as exc:
-                log.warning("upkeep_failed", error=str(exc))
+            ticker.tick(upkeep_now=self._restart_dead(ticker.conn))  # a death: its tasks are redone at once
 
     def _restart_dead(self, conn: redis.Redis) -> bool:
         died = False
