@@ -18,11 +18,13 @@ from lz_ingest.irods import catalog, genquery
 from lz_ingest.irods.catalog import AppendOutcome, Listing
 from lz_ingest.irods.retry import RetryPolicy, with_retries
 from lz_ingest.irods.session import SessionPool
+from lz_ingest.irods.transfer import CHUNK_SIZE
 from lz_ingest.irods_lite import LiteServer
 from lz_ingest.model import DeleteMode, Replica
 from lz_ingest.settings import IrodsSettings
 from lz_ingest.sources.local import LocalSource
 from tests.irods_fixtures import Zone
+from tests.support.memory_source import MemoryStream
 
 OPEN, CLOSE, LSEEK, READ, WRITE = 602, 673, 674, 675, 676
 REGISTER, MOD_META, CHKSUM, UNLINK, RM_COLL, COLL_CREATE = 630, 622, 629, 615, 679, 681
@@ -455,6 +457,53 @@ def test_append_twice_appends_nothing_the_second_time(
     assert _append(session, src, f"{coll}/tw", replica=replica, mtime=MTIME + 4) is AppendOutcome.UNCHANGED
     assert _content(session, f"{coll}/tw") == b"start;more;"
     assert _only_replica(session, coll, "tw").mtime == MTIME + 4
+
+
+# ---- streams without a file descriptor (an object store's, a memory buffer) ---------------------
+
+
+def test_upload_from_a_stream_without_descriptor_sends_it_chunk_by_chunk(
+    session: iRODSSession, coll: str, calls: Calls
+) -> None:
+    content = os.urandom(CHUNK_SIZE + 4321)  # two write requests
+    sent = catalog.upload(
+        session, MemoryStream(content, "/m/big"), f"{coll}/m", resource=None, mtime=MTIME, checksum=True
+    )
+    calls.assert_exactly({OPEN: 1, WRITE: 2, CLOSE: 1, MOD_META: 1})
+    assert sent == len(content) and _content(session, f"{coll}/m") == content
+    assert _only_replica(session, coll, "m").checksum == _sha2(content)
+
+
+def test_append_from_a_stream_without_descriptor_compares_ranges_and_sends_the_rest(
+    session: iRODSSession, coll: str, calls: Calls
+) -> None:
+    start = b"head " * 20_000  # more than the 64 KiB compared at each end
+    catalog.upload(session, MemoryStream(start, "/m/log"), f"{coll}/log", resource=None, mtime=MTIME)
+    replica = _only_replica(session, coll, "log")
+    calls.reset()
+    grown = MemoryStream(start + b"tail", "/m/log")
+    outcome = catalog.append(session, grown, f"{coll}/log", replica=replica, mtime=MTIME + 1)
+    assert outcome is AppendOutcome.APPENDED
+    calls.assert_exactly({OPEN: 1, LSEEK: 3, READ: 2, WRITE: 1, CLOSE: 1, MOD_META: 1})  # head and tail read
+    assert _content(session, f"{coll}/log") == start + b"tail"
+    rewritten = MemoryStream(b"HEAD " + start[5:] + b"tail, more", "/m/log")
+    fresh = _only_replica(session, coll, "log")
+    assert catalog.append(session, rewritten, f"{coll}/log", replica=fresh, mtime=MTIME + 2) is AppendOutcome.UPLOADED
+    assert _content(session, f"{coll}/log") == b"HEAD " + start[5:] + b"tail, more"
+
+
+def test_upload_of_a_stream_that_shrinks_is_a_source_error_and_leaves_no_object(
+    session: iRODSSession, coll: str
+) -> None:
+    class Shrinking(MemoryStream):
+        """Claims more bytes than it then gives (an object replaced while it is read)."""
+
+        def read(self, size: int | None = -1, /) -> bytes:
+            return super().read(size)[:10]
+
+    with pytest.raises(SourceError, match="shrank"):
+        catalog.upload(session, Shrinking(b"x" * 100, "/m/s"), f"{coll}/s", resource=None, mtime=MTIME)
+    assert not session.data_objects.exists(f"{coll}/s")
 
 
 # ---- deletes ------------------------------------------------------------------------------------
