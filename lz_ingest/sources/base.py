@@ -8,6 +8,13 @@ never credentials. The values it returns (Entry, DirectoryListing) are plain and
 Reads go through a SourceStream: a seekable byte stream that a local file backs with a file
 descriptor (the upload then lets the kernel send the bytes) and that an object store serves by
 ranged reads (fileno() raises io.UnsupportedOperation, as io.BytesIO's does).
+
+How an object store fits (issue 14): `list` lists one common prefix (delimiter "/"), its objects
+as entries (size, last-modified as mtime and ctime) and its common prefixes as subdirectories;
+`stat` is a HeadObject; `physical_path` is "/bucket/key" for an iRODS S3 resource; `open` returns
+a stream whose reads are ranged GETs. A prefix too large for one task can hand its continuation on
+as a DirectoryRef of the same prefix whose `ancestry` slot carries the StartAfter key: widen
+`Ancestry` then (the frontier carries it as an opaque, JSON-able value).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from lz_ingest import preflight
 from lz_ingest.errors import ConfigError, SourceError
 from lz_ingest.model import Entry, EntryKind
 from lz_ingest.sources import registry
@@ -245,3 +246,41 @@ def test_the_memory_source_has_no_physical_path_to_register() -> None:
     source = MemorySource("t", "/data")
     with pytest.raises(SourceError, match=NO_PHYSICAL_PATH):
         source.physical_path("/data/a.txt")
+
+
+# --- preflight: the source a job records ---------------------------------------------------------
+
+
+def test_check_source_records_a_local_source_as_its_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "lz").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert preflight.check_source("lz/") == str(tmp_path / "lz")
+    assert preflight.check_source(f"file://{tmp_path}/lz") == str(tmp_path / "lz")
+
+
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [("gone", "no such directory"), ("file", "not a directory"), ("nosuch://b/p", "unknown scheme 'nosuch'")],
+)
+def test_check_source_refuses_in_one_line_naming_the_source(tmp_path: Path, given: str, reason: str) -> None:
+    write(tmp_path / "file")
+    source = given if "://" in given else str(tmp_path / given)
+    with pytest.raises(ConfigError) as caught:
+        preflight.check_source(source)
+    message = str(caught.value)
+    assert message.startswith(f"source {source}: {reason}") and "\n" not in message
+
+
+def test_check_source_goes_through_the_registry_for_other_schemes() -> None:
+    source = MemorySource("pf", "/data")
+    source.put("/data/a", b"a", MTIME)
+    registry.register_scheme("mempf", lambda uri: source)
+    try:
+        assert preflight.check_source("mempf://pf/data") == "mem://pf/data"  # what the source calls itself
+        source.remove("/data/a")
+        with pytest.raises(ConfigError, match="source mempf://pf/data: no such directory"):
+            preflight.check_source("mempf://pf/data")
+    finally:
+        registry.unregister_scheme("mempf")
