@@ -301,8 +301,7 @@ class LocalSource:
     @classmethod
     def from_uri(cls, uri: str) -> LocalSource:
         """A local absolute path or a file:// URI (file:///data/lz): the root, made absolute."""
-        path = uri.removeprefix("file://") if uri.startswith("file://") else uri
-        return cls(os.path.abspath(path))
+        return cls(os.path.abspath(uri.removeprefix("file://")))
 
     @property
     def uri(self) -> str:
