@@ -17,7 +17,8 @@ from .irods import catalog as adapter
 from .jobs import JobSpec, JobStore
 from .model import CatalogObject, Entry, EntryKind
 from .plan import COLLECTION, CatalogState, plan
-from .sources import local
+from .sources.base import Source, printable
+from .sources.registry import source_for
 from .tasks.meta import entry_meta
 from .tasks.scan import checksum_match
 
@@ -41,11 +42,11 @@ def find_job(store: JobStore, path: str, name: str | None) -> JobSpec:
         return store.spec(name)
     covering = [spec for spec in map(store.spec, store.names()) if _under(path, spec.source)]
     if not covering:
-        raise ConfigError(f"{local.printable(path)}: no job's source holds it (name one with --job)")
+        raise ConfigError(f"{printable(path)}: no job's source holds it (name one with --job)")
     deepest = max(len(spec.source) for spec in covering)
     best = sorted(spec.name for spec in covering if len(spec.source) == deepest)
     if len(best) > 1:
-        raise ConfigError(f"{local.printable(path)}: several jobs hold it ({', '.join(best)}): choose with --job")
+        raise ConfigError(f"{printable(path)}: several jobs hold it ({', '.join(best)}): choose with --job")
     return store.spec(best[0])
 
 
@@ -58,10 +59,11 @@ def explain(conn: redis.Redis[bytes], session: Any, path: str, job: str | None =
     path = os.path.abspath(path)
     spec = find_job(store, path, job)
     if not _under(path, spec.source):
-        raise ConfigError(f"{local.printable(path)}: not under job {spec.name}'s source {spec.source}")
+        raise ConfigError(f"{printable(path)}: not under job {spec.name}'s source {spec.source}")
     handler = load_handler(spec.handler)
     logical, _avus = naming.logical_path(spec.source, spec.target, path, handler.character_map())
-    entry = local.stat_entry(path, spec.follow_symlinks)
+    source = source_for(spec.source)
+    entry = source.stat(path, spec.follow_symlinks)
     state = _catalog_state(session, logical)
     return Explanation(
         path,
@@ -69,7 +71,7 @@ def explain(conn: redis.Redis[bytes], session: Any, path: str, job: str | None =
         logical,
         entry,
         state,
-        _next_pass(session, spec, handler, entry, state, logical),
+        _next_pass(session, spec, handler, source, entry, state, logical),
         _last_failure(store, spec.name, path),
     )
 
@@ -83,7 +85,13 @@ def _catalog_state(session: Any, logical: str) -> CatalogState:
 
 
 def _next_pass(
-    session: Any, spec: JobSpec, handler: Handler, entry: Entry | None, state: CatalogState, logical: str
+    session: Any,
+    spec: JobSpec,
+    handler: Handler,
+    source: Source,
+    entry: Entry | None,
+    state: CatalogState,
+    logical: str,
 ) -> str:
     """The decision a pass would take for this path now, as --dry-run takes it."""
     if entry is None:
@@ -92,7 +100,7 @@ def _next_pass(
         meta = entry_meta(spec, entry, logical)
         operation = handler.operation(session, meta)
         resource = handler.to_resource(session, meta)
-        match = checksum_match(entry, state) if spec.checksum else None
+        match = checksum_match(source, entry, state) if spec.checksum else None
         decision = plan(
             entry, state, operation, to_resource=resource, initial_ingest=spec.initial_ingest, checksum_match=match
         )
@@ -105,7 +113,7 @@ def _last_failure(store: JobStore, job: str, path: str) -> dict[str, Any] | None
     pass_id = store.state(job).get("pass_id")
     if not pass_id:
         return None
-    return store.failures(pass_id).get(local.printable(path))
+    return store.failures(pass_id).get(printable(path))
 
 
 def _when(seconds: float) -> str:
@@ -114,7 +122,7 @@ def _when(seconds: float) -> str:
 
 def render(found: Explanation) -> str:
     """The explanation as lines for a person."""
-    lines = [f"source       {local.printable(found.path)}  {_describe_entry(found.entry)}"]
+    lines = [f"source       {printable(found.path)}  {_describe_entry(found.entry)}"]
     lines.append(f"job          {found.job.name} ({found.job.source} -> {found.job.target})")
     lines.append(f"logical path {found.logical_path}")
     lines.extend(_describe_catalog(found.catalog))

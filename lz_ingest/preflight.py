@@ -9,24 +9,26 @@ from typing import Any
 
 import redis
 
-from .errors import ConfigError, LzIngestError
+from .errors import ConfigError, LzIngestError, SourceError
 from .handlers.loader import Handler, load_handler
 from .irods import checks as irods_session
 from .jobs import JobSpec, JobStore
+from .model import Operation
 from .plan import check_compatible
 from .redis_embedded import embedded_redis_url, wait_for_redis
 from .settings import IrodsSettings, Settings
 from .sources.filters import compile_patterns, parse_file_types
+from .sources.registry import source_for
 from .tasks.meta import path_meta
 
 
 def check_source(source: str) -> str:
-    path = Path(source)
-    if not path.exists():
-        raise ConfigError(f"source {source}: no such directory")
-    if not path.is_dir():
-        raise ConfigError(f"source {source}: not a directory")
-    return os.path.abspath(source)
+    """The source as the job records it (its URI; a local path made absolute), once its root can be scanned."""
+    found = source_for(source if "://" in source else os.path.abspath(source))
+    problem = found.root_problem()
+    if problem is not None:
+        raise ConfigError(f"source {source}: {problem}")
+    return found.uri
 
 
 def check_target(target: str, zone: str) -> str:
@@ -96,9 +98,25 @@ def check_handler_policy(handler: Handler, session: Any, spec: JobSpec) -> None:
     operation = handler.operation(session, meta)
     delete_mode = handler.delete_mode(meta)
     check_compatible(operation, delete_mode)
+    _check_registrable(spec, handler, operation)
     resource = handler.to_resource(session, meta)
     if resource:
         irods_session.check_resource(session, resource)
+
+
+_REGISTERS = frozenset({Operation.REGISTER_SYNC, Operation.REGISTER_AS_REPLICA_SYNC})
+
+
+def _check_registrable(spec: JobSpec, handler: Handler, operation: Operation) -> None:
+    """A register records a path the server reads: refused up front for a source that has none to give
+    (a handler's target_path supplies its own, so it is then the handler's call)."""
+    if operation not in _REGISTERS or handler.defines("target_path"):
+        return
+    source = source_for(spec.source)
+    try:
+        source.physical_path(source.root)
+    except SourceError as exc:
+        raise ConfigError(f"source {spec.source}: {operation.name} cannot register from it ({exc})") from None
 
 
 def check_not_running(conn: redis.Redis, name: str) -> None:

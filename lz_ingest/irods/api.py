@@ -10,7 +10,6 @@ import os
 import socket
 import weakref
 from collections.abc import Mapping
-from typing import BinaryIO
 
 import irods.keywords as kw
 from irods.api_number import api_number
@@ -19,13 +18,15 @@ from irods.exception import NetworkException
 from irods.message import CollectionRequest, StringStringMap, iRODSMessage
 from irods.session import iRODSSession
 
+from lz_ingest.sources.base import SourceStream
+
 
 class SourceReadError(OSError):
-    """The local file could not be sent as announced (unreadable, or shorter than when it was sized)."""
+    """The source stream could not be sent as announced (unreadable, or shorter than when it was sized)."""
 
 
 class SourceShrankError(SourceReadError):
-    """The local file got shorter while it was being uploaded."""
+    """The source stream got shorter while it was being uploaded."""
 
 
 SMALL_WRITE = 256 * 1024  # bytes sent in the same send as their header
@@ -47,9 +48,9 @@ class Descriptor:
         except (OSError, AttributeError):  # not a TCP socket; nothing to tune
             pass
 
-    def write_from(self, src: BinaryIO, offset: int, count: int) -> int:
-        """DATA_OBJ_WRITE of `count` bytes of an open file, sent by the kernel (sendfile) without passing
-        through Python. A file that shrank meanwhile is padded to the announced length, so the stream
+    def write_from(self, src: SourceStream, offset: int, count: int) -> int:
+        """DATA_OBJ_WRITE of `count` bytes of a stream with a file descriptor, sent by the kernel (sendfile)
+        without passing through Python. A file that shrank meanwhile is padded to the announced length, so the stream
         stays in step with the server, and reported: the caller then discards what was written."""
         header = self._write_header(count)
         if count <= SMALL_WRITE:  # one send: header and bytes together

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lz_ingest.irods.listing import Listing, collection_exists, list_collection, list_collections
-from lz_ingest.irods.transfer import AppendOutcome, append, local_checksum, upload
+from lz_ingest.irods.transfer import AppendOutcome, append, upload
 from lz_ingest.irods.writes import (
     add_avus,
     compute_checksum,
@@ -33,7 +33,6 @@ __all__ = [
     "ensure_collection",
     "list_collection",
     "list_collections",
-    "local_checksum",
     "register",
     "register_replica",
     "set_avus",

@@ -1,15 +1,16 @@
-"""Moving bytes into iRODS: whole-file uploads and appends, verified by checksum or by comparing bytes."""
+"""Moving bytes into iRODS: whole-file uploads and appends, verified by checksum or by comparing bytes.
+
+The bytes come from a source's stream (sources.base.SourceStream), opened by the caller. A stream with a
+file descriptor is sent by the kernel (pread / sendfile, no copy through Python); one without (an object
+store's, a memory buffer) is read chunk by chunk and each chunk written as it is.
+"""
 
 from __future__ import annotations
 
-import base64
 import enum
-import hashlib
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO
 
 import irods.keywords as kw
 import structlog
@@ -19,7 +20,8 @@ from lz_ingest.errors import CatalogError, CatalogUnavailableError, LzIngestErro
 from lz_ingest.irods import api
 from lz_ingest.irods.writes import call, epoch11, modify_replica, resource_options
 from lz_ingest.model import Replica
-from lz_ingest.sources import local
+from lz_ingest.sources.base import SourceStream, descriptor, printable, stream_end
+from lz_ingest.sources.digest import continued, hashed, irods_sha2, read, stream_checksum
 
 CHUNK_SIZE = 8 * 1024 * 1024  # bytes per write request, as python-irodsclient sends them
 TAIL_SIZE = 64 * 1024  # bytes compared to check that a source still starts with the object's content
@@ -35,15 +37,9 @@ class AppendOutcome(enum.Enum):
     UNCHANGED = "unchanged"  # the object already holds the whole source
 
 
-def local_checksum(path: str, limit: int | None = None) -> str:
-    """The iRODS form of the SHA-256 of a file (or of its first `limit` bytes): 'sha2:' + base64."""
-    with _source(path) as src:
-        return _sha2(_hashed(src, limit))
-
-
 def upload(
     session: iRODSSession,
-    local_path: str,
+    src: SourceStream,
     logical_path: str,
     *,
     resource: str | None,
@@ -52,16 +48,16 @@ def upload(
     size: int | None = None,
     replica: Replica | None = None,
 ) -> int:
-    """Upload a whole file: a new object, or over `replica` (the one on the target resource). Returns bytes sent.
+    """Upload a whole stream: a new object, or over `replica` (the one on the target resource). Returns bytes sent.
 
     The catalog mtime is then set to `mtime` (the source's), not left at the server's close time.
-    With `checksum` the server checksums at close and verifies it against a local SHA-256.
+    With `checksum` the server checksums at close and verifies it against the stream's SHA-256.
     A new object left half-written by a failure is removed.
     """
     options = resource_options(replica.resource_hierarchy if replica else resource or _default_resource(session))
     what, attempt = f"upload {logical_path}", _Attempt()
     try:
-        sent = call(session, what, lambda: _upload(session, local_path, logical_path, options, checksum, attempt))
+        sent = call(session, what, lambda: _upload(session, src, logical_path, options, checksum, attempt))
     except LzIngestError as exc:
         if replica is None and attempt.opened and not isinstance(exc, CatalogUnavailableError):
             _remove_partial(session, logical_path)
@@ -83,24 +79,24 @@ class _Attempt:
 
 def _upload(
     session: iRODSSession,
-    local_path: str,
+    src: SourceStream,
     logical_path: str,
     options: dict[str, str],
     checksum: bool,
     attempt: _Attempt,
 ) -> int:
+    """One attempt (a retried one starts again from the stream's first byte)."""
     if checksum:  # known at open, the server verifies what it stored at close (USER_CHKSUM_MISMATCH)
-        options = {**options, kw.VERIFY_CHKSUM_KW: local_checksum(local_path)}
-    with _source(local_path) as src:
-        fd = api.open_replica(session, logical_path, api.WRITE_NEW, options)
-        attempt.opened = True
-        with _finalized(fd):
-            return _send(src, fd, local_path)
+        options = {**options, kw.VERIFY_CHKSUM_KW: stream_checksum(src, _name(src))}
+    fd = api.open_replica(session, logical_path, api.WRITE_NEW, options)
+    attempt.opened = True
+    with _finalized(fd):
+        return _send(src, fd, _name(src), start=0)
 
 
 def append(
     session: iRODSSession,
-    local_path: str,
+    src: SourceStream,
     logical_path: str,
     *,
     replica: Replica,
@@ -114,9 +110,9 @@ def append(
     is uploaded whole instead. Running it again appends nothing.
     """
     what = f"append {logical_path}"
-    outcome, opened = call(session, what, lambda: _append(session, local_path, logical_path, replica, mtime, checksum))
+    outcome, opened = call(session, what, lambda: _append(session, src, logical_path, replica, mtime, checksum))
     if outcome is None:
-        upload(session, local_path, logical_path, resource=None, mtime=mtime, checksum=checksum, replica=replica)
+        upload(session, src, logical_path, resource=None, mtime=mtime, checksum=checksum, replica=replica)
         return AppendOutcome.UPLOADED
     if opened or replica.mtime != int(mtime):  # a close may record its own time
         modify_replica(session, logical_path, replica, {kw.DATA_MODIFY_KW: epoch11(mtime)})
@@ -124,30 +120,34 @@ def append(
 
 
 def _append(
-    session: iRODSSession, local_path: str, logical_path: str, replica: Replica, mtime: float, checksum: bool
+    session: iRODSSession, src: SourceStream, logical_path: str, replica: Replica, mtime: float, checksum: bool
 ) -> tuple[AppendOutcome | None, bool]:
     """(outcome, opened); outcome None means: upload the whole file."""
-    with _source(local_path) as src:
-        source_size = os.fstat(src.fileno()).st_size
-        if source_size < replica.size:
-            return None, False
-        if source_size == replica.size and replica.mtime == int(mtime):  # what the catalog records already
-            return AppendOutcome.UNCHANGED, False
-        known = replica.checksum.startswith("sha2:")
-        prefix, whole = _sha2_pair(src, replica.size) if (known or checksum) else ("", "")
-        if known and prefix != replica.checksum:
-            return None, False
-        if known and source_size == replica.size:
-            return AppendOutcome.UNCHANGED, False
-        options = resource_options(replica.resource_hierarchy)
-        if checksum:
-            options[kw.VERIFY_CHKSUM_KW] = whole
-        verified_size = replica.size if known else -1
-        return _append_open(session, logical_path, options, src, source_size, verified_size), True
+    source_size = stream_end(src)
+    if source_size < replica.size:
+        return None, False
+    if source_size == replica.size and replica.mtime == int(mtime):  # what the catalog records already
+        return AppendOutcome.UNCHANGED, False
+    known = replica.checksum.startswith("sha2:")
+    prefix, whole = _sha2_pair(src, replica.size) if (known or checksum) else ("", "")
+    if known and prefix != replica.checksum:
+        return None, False
+    if known and source_size == replica.size:
+        return AppendOutcome.UNCHANGED, False
+    options = resource_options(replica.resource_hierarchy)
+    if checksum:
+        options[kw.VERIFY_CHKSUM_KW] = whole
+    verified_size = replica.size if known else -1
+    return _append_open(session, logical_path, options, src, source_size, verified_size), True
 
 
 def _append_open(
-    session: iRODSSession, logical_path: str, options: dict[str, str], src: BinaryIO, source_size: int, verified: int
+    session: iRODSSession,
+    logical_path: str,
+    options: dict[str, str],
+    src: SourceStream,
+    source_size: int,
+    verified: int,
 ) -> AppendOutcome | None:
     fd = api.open_replica(session, logical_path, api.O_RDWR, options)
     try:
@@ -159,12 +159,11 @@ def _append_open(
         fd.abandon()
         raise
     with _finalized(fd):
-        src.seek(end)
-        sent = _send(src, fd, logical_path, position=end)
+        sent = _send(src, fd, logical_path, start=end)
     return AppendOutcome.APPENDED if sent else AppendOutcome.UNCHANGED
 
 
-def _head_matches(fd: api.Descriptor, src: BinaryIO, end: int) -> bool:
+def _head_matches(fd: api.Descriptor, src: SourceStream, end: int) -> bool:
     """The first min(64 KiB, end) bytes of the object equal the source's (a log restarted and grown past
     the old size keeps its old tail only by chance; its start differs)."""
     length = min(TAIL_SIZE, end)
@@ -172,19 +171,17 @@ def _head_matches(fd: api.Descriptor, src: BinaryIO, end: int) -> bool:
         return True
     fd.seek(0)
     held = _read_exactly(fd, length)
-    src.seek(0)
-    return held == _read(src, length)
+    return held == _source_range(src, 0, length)
 
 
-def _tail_matches(fd: api.Descriptor, src: BinaryIO, end: int) -> bool:
+def _tail_matches(fd: api.Descriptor, src: SourceStream, end: int) -> bool:
     """The last min(64 KiB, end) bytes of the object equal the same range of the source; leaves fd at `end`."""
     length = min(TAIL_SIZE, end)
     if length == 0:
         return True
     fd.seek(end - length)
     held = _read_exactly(fd, length)
-    src.seek(end - length)
-    return held == _read(src, length)
+    return held == _source_range(src, end - length, length)
 
 
 def _read_exactly(fd: api.Descriptor, length: int) -> bytes:
@@ -198,81 +195,70 @@ def _read_exactly(fd: api.Descriptor, length: int) -> bytes:
     return b"".join(parts)
 
 
-# ---- local side ---------------------------------------------------------------------------------
+# ---- source side --------------------------------------------------------------------------------
 
 
-@contextmanager
-def _source(path: str) -> Iterator[BinaryIO]:
-    """The source opened for reading; only its own open and reads become SourceError (never a network error).
-
-    Only a regular file is opened (a symlink's target counts): a FIFO, socket or device is refused
-    unopened, so a FIFO can neither block the worker nor be drained (local.open_for_upload).
-    """
-    src = local.open_for_upload(path)
-    with src:
-        yield src
+def _name(src: SourceStream) -> str:
+    """The stream for messages: its name (a local file's path), shown with non-UTF-8 bytes escaped."""
+    name = getattr(src, "name", None)
+    return printable(name) if isinstance(name, str) else "source"
 
 
-def _read(src: BinaryIO, size: int) -> bytes:
-    try:
-        return src.read(size)
-    except OSError as exc:
-        raise SourceError(f"{src.name}: cannot read: {exc.strerror or exc}") from exc
-
-
-def _hashed(src: BinaryIO, limit: int | None) -> hashlib._Hash:
-    digest = hashlib.sha256()
-    left = limit if limit is not None else -1
-    while left != 0:
-        block = _read(src, CHUNK_SIZE if left < 0 else min(CHUNK_SIZE, left))
-        if not block:
+def _source_range(src: SourceStream, offset: int, length: int) -> bytes:
+    """Up to `length` bytes from `offset`: whole, even from a stream that returns short reads."""
+    src.seek(offset)
+    parts, missing = [], length
+    while missing > 0:
+        part = read(src, missing, _name(src))
+        if not part:
             break
-        digest.update(block)
-        left = left - len(block) if left > 0 else left
-    return digest
+        parts.append(part)
+        missing -= len(part)
+    return b"".join(parts)
 
 
-def _sha2_pair(src: BinaryIO, prefix_size: int) -> tuple[str, str]:
-    """Checksums of the first `prefix_size` bytes and of the whole file, in one read."""
+def _sha2_pair(src: SourceStream, prefix_size: int) -> tuple[str, str]:
+    """Checksums of the first `prefix_size` bytes and of the whole stream, in one read."""
     src.seek(0)
-    digest = _hashed(src, prefix_size)
-    return _sha2(digest), _sha2(_continued(digest, src))
-
-
-def _continued(digest: hashlib._Hash, src: BinaryIO) -> hashlib._Hash:
-    """A copy of `digest` fed the rest of the source."""
-    whole = digest.copy()
-    while block := _read(src, CHUNK_SIZE):
-        whole.update(block)
-    return whole
-
-
-def _sha2(digest: hashlib._Hash) -> str:
-    return "sha2:" + base64.b64encode(digest.digest()).decode()
+    digest = hashed(src, prefix_size, _name(src))
+    return irods_sha2(digest), irods_sha2(continued(digest, src, _name(src)))
 
 
 # ---- remote side --------------------------------------------------------------------------------
 
 
-def _send(src: BinaryIO, fd: api.Descriptor, what: str, position: int = 0) -> int:
-    """Write the source from its current position to the end it has now (the kernel sends the bytes:
-    sendfile); returns the bytes sent."""
-    start = src.tell()
+def _send(src: SourceStream, fd: api.Descriptor, what: str, start: int) -> int:
+    """Write the source from `start` to the end it has now; returns the bytes sent."""
     try:
-        end = os.fstat(src.fileno()).st_size
+        end = stream_end(src)
     except OSError as exc:
         raise SourceError(f"{what}: cannot read: {exc.strerror or exc}") from exc
+    write = _write_from_fd if descriptor(src) is not None else _write_read
     sent = 0
     while start + sent < end:
         count = min(CHUNK_SIZE, end - start - sent)
-        try:
-            written = fd.write_from(src, start + sent, count)
-        except api.SourceReadError as exc:
-            raise SourceError(f"{what}: {exc}") from exc
+        offset = start + sent
+        written = write(src, fd, offset, count, what)
         if written != count:
-            raise CatalogError(f"{what}: iRODS stored {written} of {count} bytes at offset {position + sent}")
+            raise CatalogError(f"{what}: iRODS stored {written} of {count} bytes at offset {offset}")
         sent += written
     return sent
+
+
+def _write_from_fd(src: SourceStream, fd: api.Descriptor, offset: int, count: int, what: str) -> int:
+    """The kernel sends the bytes (pread for a small write, sendfile for a large one)."""
+    try:
+        return fd.write_from(src, offset, count)
+    except api.SourceReadError as exc:
+        raise SourceError(f"{what}: {exc}") from exc
+
+
+def _write_read(src: SourceStream, fd: api.Descriptor, offset: int, count: int, what: str) -> int:
+    """A stream without a descriptor: read the chunk first, so a short read stops before anything is sent."""
+    data = _source_range(src, offset, count)
+    if len(data) != count:
+        raise SourceError(f"{what}: source shrank while being sent ({offset + len(data)} bytes, expected more)")
+    return fd.write(data)
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""The local filesystem source: list one directory, stat one path, read bytes.
+"""The local filesystem source (LocalSource): list one directory, stat one path, read bytes.
 
 Listing is one `os.scandir` per directory and one stat per child (DirEntry caches it; a followed
 symlink adds the stat of its target). FIFOs, sockets and devices are described, never opened.
@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import BinaryIO
 
+from lz_ingest import naming
 from lz_ingest.errors import SourceError
 from lz_ingest.model import Entry, EntryKind
+from lz_ingest.sources.base import DirectoryListing, DirectoryRef, DirId, Problem, SourceStream, printable
+from lz_ingest.sources.digest import stream_checksum
 from lz_ingest.sources.filters import ScanOptions, excluded_by_file_name, excluded_by_kind
-
-DirId = tuple[int, int]  # (st_dev, st_ino): what a directory is, whatever path reaches it
 
 SYMLINK_LOOP = "symlink loop"
 DIRECTORY_LOOP = "directory loop"  # a bind mount of an ancestor, met without following symlinks
@@ -45,34 +46,6 @@ _KINDS = MappingProxyType(
     }
 )
 _ACCESS_EFFECTIVE = os.access in os.supports_effective_ids
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A path that exists but could not be listed or read, with the reason (e.g. "Permission denied")."""
-
-    path: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class DirectoryRef:
-    """A directory to scan next, with the identities of itself and of every directory above it."""
-
-    path: str
-    ancestry: tuple[DirId, ...]
-
-
-@dataclass(frozen=True)
-class DirectoryListing:
-    """What one directory holds. Paths in `excluded` and `problems` exist but are not in `entries`:
-    the delete logic must never remove their catalog entries."""
-
-    path: str
-    entries: tuple[Entry, ...]
-    subdirectories: tuple[DirectoryRef, ...]
-    excluded: tuple[str, ...]
-    problems: tuple[Problem, ...]
 
 
 @dataclass
@@ -240,20 +213,25 @@ def open_for_upload(path: str) -> BinaryIO:
     """Open a regular file (a symlink's target, as PUT uploads it) for reading; raises SourceError.
 
     Anything else is refused before it is opened, and the open itself is non-blocking and checked
-    again with fstat, so a FIFO swapped in meanwhile cannot hang the worker.
+    again with fstat, so a FIFO swapped in meanwhile cannot hang the worker. The stream's name is
+    the path (messages), and it has a file descriptor (uploads send its bytes with sendfile).
     """
     try:
         _require_regular(path, os.stat(path))
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        return open(path, "rb", opener=_open_regular)
     except OSError as err:
         raise SourceError(f"{printable(path)}: {_reason(err)}") from err
+
+
+def _open_regular(path: str, flags: int) -> int:
+    fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOCTTY)
     try:
         _require_regular(path, os.fstat(fd))
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
         raise
-    return open(fd, "rb")
+    return fd
 
 
 def _require_regular(path: str, st: os.stat_result) -> None:
@@ -268,6 +246,103 @@ def read_range(path: str, offset: int, length: int) -> bytes:
         return stream.read(length)
 
 
-def printable(path: str) -> str:
-    """The path for messages and logs: non-UTF-8 bytes shown as escapes instead of raising."""
-    return path.encode("utf-8", "backslashreplace").decode("utf-8")
+def physical_path(path: str) -> str:
+    """The path a register records: the source path itself. iRODS paths are UTF-8 (python-irodsclient encodes
+    every message so), so a name that is not cannot be registered in place: a stand-in name would leave a
+    replica pointing at nothing."""
+    if naming.is_utf8_encodable(path):
+        return path
+    raise SourceError(
+        f"{printable(path)}: the name cannot be encoded as UTF-8, so iRODS cannot record it as a physical "
+        "path; rename it, or ingest it with a PUT-type operation"
+    )
+
+
+def as_uploaded(entry: Entry) -> Entry:
+    """A symlink not followed is uploaded with its target's bytes: its target's size and mtime, compared with
+    the catalog, or the link would differ from its object (lstat size) and be uploaded again every pass."""
+    if entry.kind is not EntryKind.LINK:
+        return entry
+    try:
+        st = os.stat(entry.path)
+    except OSError as err:
+        reason = DANGLING_SYMLINK if isinstance(err, FileNotFoundError) else _reason(err)
+        raise SourceError(f"{printable(entry.path)}: {reason}") from err
+    return entry._replace(size=st.st_size, mtime=st.st_mtime)
+
+
+def root_problem(root: str) -> str | None:
+    """Why `root` cannot be scanned, in the words the start command prints; None for a directory."""
+    if not os.path.exists(root):
+        return "no such directory"
+    if not os.path.isdir(root):
+        return "not a directory"
+    return None
+
+
+def has_entries(directory: str) -> bool:
+    """Whether the directory holds anything; SourceError when it cannot be listed."""
+    try:
+        with os.scandir(directory) as children:
+            return any(True for _ in children)
+    except OSError as err:
+        raise SourceError(f"{printable(directory)}: {_reason(err)}") from err
+
+
+def checksum(path: str) -> str:
+    """The iRODS form of the file's SHA-256: 'sha2:' + base64."""
+    with open_for_upload(path) as stream:
+        return stream_checksum(stream, printable(path))
+
+
+@dataclass(frozen=True)
+class LocalSource:
+    """A directory of the worker's filesystem; the iRODS server registers the same paths (or the handler's
+    target_path), so a register records where the file is, and an upload reads it through a descriptor."""
+
+    root: str
+
+    @classmethod
+    def from_uri(cls, uri: str) -> LocalSource:
+        """A local absolute path or a file:// URI (file:///data/lz): the root, made absolute."""
+        return cls(os.path.abspath(uri.removeprefix("file://")))
+
+    @property
+    def uri(self) -> str:
+        return self.root  # jobs have always recorded a local source as its absolute path
+
+    def describe(self) -> str:
+        return printable(self.root)
+
+    def root_problem(self) -> str | None:
+        return root_problem(self.root)
+
+    def root_has_entries(self) -> bool:
+        return has_entries(self.root)
+
+    def list(self, path: str, options: ScanOptions, ancestry: tuple[DirId, ...] | None = None) -> DirectoryListing:
+        return scan_directory(path, options, ancestry)
+
+    def stat(self, path: str, follow_symlinks: bool) -> Entry | None:
+        return stat_entry(path, follow_symlinks)
+
+    def is_settled(self, entry: Entry, now: float, settle_seconds: float) -> bool:
+        return is_settled(entry, now, settle_seconds)
+
+    def check_readable(self, entry: Entry) -> Problem | None:
+        return check_readable(entry)
+
+    def physical_path(self, path: str) -> str:
+        return physical_path(path)
+
+    def as_uploaded(self, entry: Entry) -> Entry:
+        return as_uploaded(entry)
+
+    def open(self, path: str) -> SourceStream:
+        return open_for_upload(path)
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        return read_range(path, offset, length)
+
+    def checksum(self, path: str) -> str:
+        return checksum(path)

@@ -1,4 +1,4 @@
-"""What a worker process keeps between tasks: settings, iRODS sessions, loaded handlers, job specs.
+"""What a worker process keeps between tasks: settings, iRODS sessions, sources, loaded handlers, job specs.
 
 An RQ worker process is an entry point of its own (like the CLI): its context is built once from the
 process environment, on first use, and reused by every task it runs. The handler is imported from
@@ -26,6 +26,8 @@ from ..irods.session import SessionPool
 from ..jobs import JobSpec, JobStore
 from ..logs import profile_logger
 from ..settings import IrodsSettings, LogSettings, load_irods_settings
+from ..sources.base import Source
+from ..sources.registry import source_for
 
 
 @dataclass
@@ -38,6 +40,7 @@ class WorkerContext:
     profilers: dict[str | None, Any] = field(default_factory=dict)
     handlers: dict[tuple[str | None, str | None], Handler] = field(default_factory=dict)
     handler_stats: dict[tuple[str | None, str | None], tuple[int, int, int, int] | None] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)
     log: Any = field(default_factory=lambda: structlog.get_logger("lz_ingest.worker"))
 
     def irods_settings(self, spec: JobSpec) -> IrodsSettings:
@@ -52,6 +55,13 @@ class WorkerContext:
         if found is None:
             found = SessionPool(self.irods_settings(spec), idle_disconnect_seconds=spec.idle_disconnect_seconds)
             self.pools[pool_key] = found
+        return found
+
+    def source(self, spec: JobSpec) -> Source:
+        """The job's source, made once per process from its URI (a source may hold clients or caches)."""
+        found = self.sources.get(spec.source)
+        if found is None:
+            found = self.sources[spec.source] = source_for(spec.source)
         return found
 
     def executor(self, threads: int) -> ThreadPoolExecutor:

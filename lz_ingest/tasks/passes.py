@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any
 
 import redis
 
-from ..errors import LzIngestError
+from ..errors import LzIngestError, SourceError
 from ..handlers.loader import Handler
 from ..irods import catalog as adapter
 from ..irods.counting import count_objects
 from ..jobs import JobSpec, JobStore, key
 from ..model import DeleteMode
 from ..plan import check_compatible
+from ..sources.registry import source_for
 from . import bookkeeping as bk
 from .context import current_connection, current_context
 from .meta import path_meta
@@ -42,13 +42,14 @@ def start_pass(conn: redis.Redis, spec: JobSpec, handler: Handler) -> str | None
     meta = _root_meta(spec)
     delete_mode = handler.delete_mode(meta)
     store.set_state(spec.name, delete_mode=delete_mode.name)
-    if not os.path.isdir(spec.source):
+    source = source_for(spec.source)
+    if source.root_problem() is not None:
         _finish(conn, spec, pass_id, handler, error=f"source root {spec.source} is missing or not a directory")
         return pass_id
     handler.pre_job(meta)
     from .scan import UNKNOWN, scan_task
 
-    bk.enqueue(conn, pass_id, spec.path_queue, scan_task, [(spec.name, pass_id, [(spec.source, None, UNKNOWN)])])
+    bk.enqueue(conn, pass_id, spec.path_queue, scan_task, [(spec.name, pass_id, [(source.root, None, UNKNOWN)])])
     return pass_id
 
 
@@ -118,9 +119,9 @@ def _start_deletes(conn: redis.Redis, store: JobStore, spec: JobSpec, pass_id: s
 
 def _delete_refusal(spec: JobSpec, total: int, catalog_entries: int) -> str | None:
     try:
-        has_entries = any(True for _ in os.scandir(spec.source))
-    except OSError as exc:
-        return f"refusing to delete: source root {spec.source} unreadable ({exc.strerror})"
+        has_entries = current_context().source(spec).root_has_entries()
+    except SourceError as exc:
+        return f"refusing to delete: source root unreadable ({exc})"
     if not has_entries:
         return f"refusing to delete {total} catalog entries: source root {spec.source} is empty (unmounted?)"
     if catalog_entries and total > spec.max_delete * catalog_entries:

@@ -27,7 +27,7 @@ from ..jobs import JobSpec, JobStore
 from ..model import Action, DeleteMode, Entry, EntryKind, Operation
 from ..naming import Avu, check_name_length, is_utf8_encodable, logical_path
 from ..plan import COLLECTION, CatalogState, plan
-from ..sources import local
+from ..sources.base import Source
 from ..sources.filters import ScanOptions, compile_patterns, parse_file_types
 from . import bookkeeping as bk
 from .context import WorkerContext, current_connection, current_context
@@ -55,12 +55,12 @@ class SyncItem:
     avus: tuple[Avu, ...]
 
 
-def checksum_match(entry: Entry, state: CatalogState) -> bool | None:
+def checksum_match(source: Source, entry: Entry, state: CatalogState) -> bool | None:
     """Whether the file's sha2 equals the one the catalog records; None when there is none to compare."""
     if not isinstance(state, adapter.CatalogObject) or entry.kind is not EntryKind.REGULAR:
         return None
     recorded = next((r.checksum for r in state.replicas if r.checksum), "")
-    return adapter.local_checksum(entry.path) == recorded if recorded else None
+    return source.checksum(entry.path) == recorded if recorded else None
 
 
 def scan_options(spec: JobSpec) -> ScanOptions:
@@ -129,6 +129,7 @@ class Scanner:
 
     def __init__(self, ctx: WorkerContext, spec: JobSpec, handler: Handler, pass_id: str, conn: Any) -> None:
         self.ctx, self.spec, self.handler, self.pass_id, self.conn = ctx, spec, handler, pass_id, conn
+        self.source = ctx.source(spec)
         self.cmap = handler.character_map()
         self.session = ctx.pool(spec).session()
         self.delete_mode = DeleteMode[JobStore(conn).state(spec.name).get("delete_mode", "DO_NOT_DELETE")]
@@ -142,7 +143,7 @@ class Scanner:
         self.fixed_resource = handler.to_resource(self.session, root_meta) if not handler.defines("to_resource") else ""
 
     def logical(self, path: str) -> tuple[str, tuple[Avu, ...]]:
-        return logical_path(self.spec.source, self.spec.target, path, self.cmap)
+        return logical_path(self.source.root, self.spec.target, path, self.cmap)
 
     def child_logical(self, coll: str, plain: bool, path: str) -> tuple[str, tuple[Avu, ...]]:
         """A child's logical path; the common case (no renaming anywhere) without re-deriving it."""
@@ -206,7 +207,7 @@ class Scanner:
         return []
 
     def run(self, directory: str, ancestry: Any, collection: str, tally: bk.Tally) -> Frontier:
-        listing = local.scan_directory(directory, self.options, ancestry)
+        listing = self.source.list(directory, self.options, ancestry)
         coll, _ = self.logical(directory)
         plain = self.cmap is None and is_utf8_encodable(directory)
         catalog = self._catalog(directory, coll, collection, tally)
@@ -293,7 +294,7 @@ class Scanner:
         initial = self.spec.initial_ingest
         decision = plan(entry, state, operation, to_resource=resource, initial_ingest=initial)
         if self.spec.dry_run and self.spec.checksum and decision.action is Action.SKIP:  # no sync task to compare
-            match = checksum_match(entry, state)
+            match = checksum_match(self.source, entry, state)
             decision = plan(entry, state, operation, to_resource=resource, initial_ingest=initial, checksum_match=match)
         by_checksum = self.spec.checksum and state is not None and not self.spec.dry_run  # the sync task decides
         if decision.action is Action.SKIP and not by_checksum:

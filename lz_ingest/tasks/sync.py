@@ -7,7 +7,6 @@ recorded with its reason. A file that vanished since the scan is counted as vani
 from __future__ import annotations
 
 import datetime
-import os
 import socket
 import time
 from typing import Any
@@ -19,7 +18,7 @@ from ..irods import catalog as adapter
 from ..jobs import JobSpec, JobStore
 from ..model import Action, Entry, EntryKind, Operation
 from ..plan import Decision, plan
-from ..sources import local
+from ..sources.base import Source, printable
 from . import bookkeeping as bk
 from .context import WorkerContext, current_connection, current_context
 from .meta import entry_meta
@@ -82,37 +81,18 @@ _IN_PLACE = frozenset({Action.REGISTER, Action.REGISTER_REPLICA, Action.UPDATE})
 _PUTS = frozenset({Operation.PUT, Operation.PUT_SYNC, Operation.PUT_APPEND})
 
 
-def _as_uploaded(entry: Entry, operation: Operation) -> Entry:
-    """A symlink not followed is uploaded with its target's bytes: compare the target's size and mtime with
-    the catalog, or the link would differ from its object (lstat size) and be uploaded again every pass."""
+def _as_uploaded(source: Source, entry: Entry, operation: Operation) -> Entry:
+    """What an upload compares with the catalog: for a symlink not followed, its target's size and mtime
+    (PUT sends the target's bytes); a register records the entry as the scan saw it."""
     if entry.kind is not EntryKind.LINK or operation not in _PUTS:
         return entry
-    try:
-        st = os.stat(entry.path)
-    except OSError as err:
-        reason = local.DANGLING_SYMLINK if isinstance(err, FileNotFoundError) else (err.strerror or str(err))
-        raise SourceError(f"{local.printable(entry.path)}: {reason}") from err
-    return entry._replace(size=st.st_size, mtime=st.st_mtime)
-
-
-def _physical_path(path: str, operation: Operation) -> str:
-    """The path a register records: the source path itself. iRODS paths are UTF-8 (python-irodsclient encodes
-    every message so), so a name that is not cannot be registered in place: recording a stand-in name would
-    leave a replica pointing at nothing. Uploads read the source path and record no physical path of it."""
-    if operation in _PUTS or operation is Operation.NO_OP or naming.is_utf8_encodable(path):
-        return path
-    raise SourceError(
-        f"{local.printable(path)}: the name cannot be encoded as UTF-8, so iRODS cannot record it as a physical "
-        "path; rename it, or ingest it with a PUT-type operation"
-    )
+    return source.as_uploaded(entry)
 
 
 def log_failure(ctx: WorkerContext, path: str, phase: str, exc: BaseException, attempts: int = 1) -> None:
     """One `file_failed` event per failed file, with the traceback (a hook's own frames included), for the
     handler's author; `lz-ingest failures` keeps the one-line reason."""
-    ctx.log.error(
-        "file_failed", path=local.printable(path), phase=phase, reason=str(exc), attempts=attempts, exc_info=exc
-    )
+    ctx.log.error("file_failed", path=printable(path), phase=phase, reason=str(exc), attempts=attempts, exc_info=exc)
 
 
 class Syncer:
@@ -120,6 +100,7 @@ class Syncer:
 
     def __init__(self, ctx: WorkerContext, spec: JobSpec, handler: Handler, redone: bool = False) -> None:
         self.ctx, self.spec, self.handler = ctx, spec, handler
+        self.source = ctx.source(spec)
         self.redone = redone  # this batch's worker died: some of its work may be in the catalog already
         self._listings: dict[str, adapter.Listing] = {}
 
@@ -163,8 +144,8 @@ class Syncer:
         session = self.ctx.pool(self.spec).session(as_user=user)
         operation = self.handler.operation(session, meta)
         resource = self.handler.to_resource(session, meta)
-        physical = self.handler.target_path(session, meta) or _physical_path(entry.path, operation)
-        entry = _as_uploaded(entry, operation)
+        physical = self.handler.target_path(session, meta) or None  # None: the source's own, when registering
+        entry = _as_uploaded(self.source, entry, operation)
         checksum_match = self._checksum_match(entry, item) if self.spec.checksum else None
         decision = plan(
             entry,
@@ -192,9 +173,9 @@ class Syncer:
         if decision.action is Action.CONFLICT:
             raise SourceError(decision.reason)
         if decision.action in _IN_PLACE and entry.kind is EntryKind.REGULAR:
-            problem = local.check_readable(entry)  # a file the worker cannot read is not registered (issue 296)
+            problem = self.source.check_readable(entry)  # a file the worker cannot read is not registered (issue 296)
             if problem is not None:
-                raise SourceError(f"{local.printable(problem.path)}: {problem.reason}")
+                raise SourceError(f"{printable(problem.path)}: {problem.reason}")
         counted = self._act(session, decision, entry, item, meta, resource, physical)
         return counted or _EVENT_COUNT.get(decision.action, decision.action.value)
 
@@ -226,7 +207,7 @@ class Syncer:
         if replica is None or replica.checksum or entry.kind is not EntryKind.REGULAR or operation is Operation.NO_OP:
             return "skipped"
         recorded = adapter.compute_checksum(session, item.logical_path, replica.number)
-        if operation in _PUTS and adapter.local_checksum(entry.path) != recorded:
+        if operation in _PUTS and self.source.checksum(entry.path) != recorded:
             return None
         return "checksum_recorded"
 
@@ -234,15 +215,15 @@ class Syncer:
         """Stat again; a file changed within settle_seconds is waited for until it stops changing."""
         deadline = time.time() + SETTLE_WAIT_LIMIT
         while True:
-            entry = local.stat_entry(scanned.path, self.spec.follow_symlinks)
-            if entry is None or local.is_settled(entry, time.time(), self.spec.settle_seconds):
+            entry = self.source.stat(scanned.path, self.spec.follow_symlinks)
+            if entry is None or self.source.is_settled(entry, time.time(), self.spec.settle_seconds):
                 return entry
             if time.time() > deadline:
                 raise SourceError(f"{scanned.path}: still being written after {SETTLE_WAIT_LIMIT:.0f} s")
             time.sleep(min(self.spec.settle_seconds, 1.0))
 
     def _checksum_match(self, entry: Entry, item: SyncItem) -> bool | None:
-        return checksum_match(entry, item.state)
+        return checksum_match(self.source, entry, item.state)
 
     def _act(
         self,
@@ -252,7 +233,7 @@ class Syncer:
         item: SyncItem,
         meta: dict[str, Any],
         resource: str | None,
-        physical: str,
+        physical: str | None,
     ) -> str | None:
         event = decision.event
         if event is None:
@@ -261,18 +242,20 @@ class Syncer:
             return self._do(session, decision, entry, item, resource, physical)
 
     def _do(
-        self, session: Any, decision: Decision, entry: Entry, item: SyncItem, resource: str | None, physical: str
+        self, session: Any, decision: Decision, entry: Entry, item: SyncItem, resource: str | None, physical: str | None
     ) -> str | None:
         """Act; returns the counter to use when it differs from the action's (an append sent whole)."""
         action, path, checksum = decision.action, item.logical_path, self.spec.checksum
         mtime = int(entry.mtime)
         if action is Action.REGISTER:
+            physical = physical or self.source.physical_path(entry.path)
             adapter.register(
                 session, physical, path, size=entry.size, mtime=mtime, resource=resource, checksum=checksum
             )
             self._annotate(session, entry, item)
             return None
         elif action is Action.REGISTER_REPLICA:
+            physical = physical or self.source.physical_path(entry.path)
             adapter.register_replica(
                 session, physical, path, size=entry.size, mtime=mtime, resource=resource, checksum=checksum
             )
@@ -282,24 +265,26 @@ class Syncer:
                 session, path, replica=decision.replica, size=entry.size, mtime=mtime, checksum=checksum
             )
         elif action in (Action.UPLOAD, Action.OVERWRITE):
-            adapter.upload(
-                session,
-                entry.path,
-                path,
-                resource=resource,
-                mtime=mtime,
-                checksum=checksum,
-                size=entry.size,
-                replica=decision.replica if action is Action.OVERWRITE else None,
-            )
+            with self.source.open(entry.path) as stream:
+                adapter.upload(
+                    session,
+                    stream,
+                    path,
+                    resource=resource,
+                    mtime=mtime,
+                    checksum=checksum,
+                    size=entry.size,
+                    replica=decision.replica if action is Action.OVERWRITE else None,
+                )
             if action is Action.UPLOAD:
                 self._annotate(session, entry, item)
                 return None
         elif action is Action.APPEND:
             assert decision.replica is not None
-            outcome = adapter.append(
-                session, entry.path, path, replica=decision.replica, mtime=mtime, checksum=checksum
-            )
+            with self.source.open(entry.path) as stream:
+                outcome = adapter.append(
+                    session, stream, path, replica=decision.replica, mtime=mtime, checksum=checksum
+                )
             if outcome is not adapter.AppendOutcome.UNCHANGED:
                 adapter.set_avus(session, path, self._provenance())
             return _APPEND_COUNT[outcome]  # a rewritten or truncated source was uploaded whole

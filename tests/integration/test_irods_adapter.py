@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from irods.models import Collection, DataObject
@@ -17,10 +18,13 @@ from lz_ingest.irods import catalog, genquery
 from lz_ingest.irods.catalog import AppendOutcome, Listing
 from lz_ingest.irods.retry import RetryPolicy, with_retries
 from lz_ingest.irods.session import SessionPool
+from lz_ingest.irods.transfer import CHUNK_SIZE
 from lz_ingest.irods_lite import LiteServer
 from lz_ingest.model import DeleteMode, Replica
 from lz_ingest.settings import IrodsSettings
+from lz_ingest.sources.local import LocalSource
 from tests.irods_fixtures import Zone
+from tests.support.memory_source import MemoryStream
 
 OPEN, CLOSE, LSEEK, READ, WRITE = 602, 673, 674, 675, 676
 REGISTER, MOD_META, CHKSUM, UNLINK, RM_COLL, COLL_CREATE = 630, 622, 629, 615, 679, 681
@@ -64,6 +68,20 @@ def settings(zone: Zone) -> IrodsSettings:
 def pool(settings: IrodsSettings) -> Iterator[SessionPool]:
     with SessionPool(settings) as sessions:
         yield sessions
+
+
+LOCAL = LocalSource("/")
+
+
+def _upload(session: iRODSSession, path: str, logical: str, **options: Any) -> int:
+    """catalog.upload of a local file, opened as the sync task opens it (through the local source)."""
+    with LOCAL.open(path) as stream:
+        return catalog.upload(session, stream, logical, **options)
+
+
+def _append(session: iRODSSession, path: str, logical: str, **options: Any) -> AppendOutcome:
+    with LOCAL.open(path) as stream:
+        return catalog.append(session, stream, logical, **options)
 
 
 def _file(tmp_path: Path, name: str, content: bytes) -> str:
@@ -301,7 +319,7 @@ def test_upload_sends_the_file_and_records_the_source_mtime(
     session: iRODSSession, coll: str, tmp_path: Path, calls: Calls
 ) -> None:
     src = _file(tmp_path, "up.txt", b"uploaded content")
-    sent = catalog.upload(session, src, f"{coll}/up", resource=None, mtime=MTIME, checksum=False, size=16)
+    sent = _upload(session, src, f"{coll}/up", resource=None, mtime=MTIME, checksum=False, size=16)
     calls.assert_exactly({OPEN: 1, WRITE: 1, CLOSE: 1, MOD_META: 1})
     assert sent == 16 and _content(session, f"{coll}/up") == b"uploaded content"
     replica = _only_replica(session, coll, "up")
@@ -312,17 +330,17 @@ def test_upload_with_checksum_records_the_verified_checksum(
     session: iRODSSession, coll: str, tmp_path: Path, calls: Calls
 ) -> None:
     src = _file(tmp_path, "ck.txt", b"checksummed")
-    catalog.upload(session, src, f"{coll}/ck", resource=None, mtime=MTIME, checksum=True)
+    _upload(session, src, f"{coll}/ck", resource=None, mtime=MTIME, checksum=True)
     calls.assert_exactly({OPEN: 1, WRITE: 1, CLOSE: 1, MOD_META: 1})
-    assert _only_replica(session, coll, "ck").checksum == catalog.local_checksum(src) == _sha2(b"checksummed")
+    assert _only_replica(session, coll, "ck").checksum == LOCAL.checksum(src) == _sha2(b"checksummed")
 
 
 def test_overwrite_replaces_that_replica_only(session: iRODSSession, coll: str, tmp_path: Path) -> None:
     src = _file(tmp_path, "ow.txt", b"first version, long")
-    catalog.upload(session, src, f"{coll}/ow", resource=None, mtime=MTIME, checksum=False)
+    _upload(session, src, f"{coll}/ow", resource=None, mtime=MTIME, checksum=False)
     replica = _only_replica(session, coll, "ow")
     Path(src).write_bytes(b"second")
-    catalog.upload(session, src, f"{coll}/ow", resource=None, mtime=MTIME + 5, replica=replica)
+    _upload(session, src, f"{coll}/ow", resource=None, mtime=MTIME + 5, replica=replica)
     assert _content(session, f"{coll}/ow") == b"second"
     after = _only_replica(session, coll, "ow")
     assert (after.number, after.size, after.mtime) == (replica.number, 6, MTIME + 5)
@@ -334,7 +352,7 @@ def test_upload_of_40_mib_round_trips_byte_identical(
 ) -> None:
     content = os.urandom(40 * 1024 * 1024 + 123)
     src = _file(tmp_path, "big.bin", content)
-    catalog.upload(session, src, f"{coll}/big", resource=None, mtime=MTIME, checksum=True)
+    _upload(session, src, f"{coll}/big", resource=None, mtime=MTIME, checksum=True)
     calls.assert_exactly({OPEN: 1, WRITE: 6, CLOSE: 1, MOD_META: 1})
     assert hashlib.sha256(_content(session, f"{coll}/big")).digest() == hashlib.sha256(content).digest()
     assert _only_replica(session, coll, "big").checksum == _sha2(content)
@@ -342,14 +360,14 @@ def test_upload_of_40_mib_round_trips_byte_identical(
 
 def test_upload_of_an_unreadable_source_is_a_source_error(session: iRODSSession, coll: str, tmp_path: Path) -> None:
     with pytest.raises(SourceError):
-        catalog.upload(session, str(tmp_path / "absent"), f"{coll}/absent", resource=None, mtime=MTIME)
+        _upload(session, str(tmp_path / "absent"), f"{coll}/absent", resource=None, mtime=MTIME)
     assert not catalog.list_collection(session, coll).objects
 
 
 def test_upload_into_a_missing_collection_names_the_error(session: iRODSSession, coll: str, tmp_path: Path) -> None:
     src = _file(tmp_path, "m.txt", b"m")
     with pytest.raises(IrodsApiError) as caught:
-        catalog.upload(session, src, f"{coll}/no/such/m", resource=None, mtime=MTIME)
+        _upload(session, src, f"{coll}/no/such/m", resource=None, mtime=MTIME)
     assert str(caught.value).startswith(f"upload {coll}/no/such/m: ")
     assert caught.value.code < 0
 
@@ -361,7 +379,7 @@ def test_a_failed_first_upload_leaves_no_object(
     src = _file(tmp_path, "fail.txt", b"never stored")
     lite.fail_next(WRITE, 1, -314000)  # USER_CHKSUM_MISMATCH, as a changing source would cause at close
     with pytest.raises(IrodsApiError, match=r"USER_CHKSUM_MISMATCH \(-314000\)"):
-        catalog.upload(session, src, f"{coll}/fail", resource=None, mtime=MTIME)
+        _upload(session, src, f"{coll}/fail", resource=None, mtime=MTIME)
     assert not session.data_objects.exists(f"{coll}/fail")
 
 
@@ -369,7 +387,7 @@ def test_a_failed_first_upload_leaves_no_object(
 
 
 def _uploaded(session: iRODSSession, coll: str, src: str, name: str, checksum: bool = False) -> Replica:
-    catalog.upload(session, src, f"{coll}/{name}", resource=None, mtime=MTIME, checksum=checksum)
+    _upload(session, src, f"{coll}/{name}", resource=None, mtime=MTIME, checksum=checksum)
     return _only_replica(session, coll, name)
 
 
@@ -379,7 +397,7 @@ def test_append_sends_only_the_new_bytes(session: iRODSSession, coll: str, tmp_p
     with open(src, "ab") as fh:
         fh.write(b"line 2\n")
     calls.reset()
-    outcome = catalog.append(session, src, f"{coll}/log", replica=replica, mtime=MTIME + 1)
+    outcome = _append(session, src, f"{coll}/log", replica=replica, mtime=MTIME + 1)
     calls.assert_exactly({OPEN: 1, LSEEK: 2, READ: 1, WRITE: 1, CLOSE: 1, MOD_META: 1})
     assert outcome is AppendOutcome.APPENDED
     assert _content(session, f"{coll}/log") == Path(src).read_bytes()
@@ -395,7 +413,7 @@ def test_append_checks_the_start_by_checksum_without_reading_the_object(
     with open(src, "ab") as fh:
         fh.write(b"b" * 10)
     calls.reset()
-    outcome = catalog.append(session, src, f"{coll}/cl", replica=replica, mtime=MTIME + 1, checksum=True)
+    outcome = _append(session, src, f"{coll}/cl", replica=replica, mtime=MTIME + 1, checksum=True)
     calls.assert_exactly({OPEN: 1, LSEEK: 1, WRITE: 1, CLOSE: 1, MOD_META: 1})
     assert outcome is AppendOutcome.APPENDED
     assert _only_replica(session, coll, "cl").checksum == _sha2(b"a" * 1000 + b"b" * 10)
@@ -408,7 +426,7 @@ def test_append_of_a_rewritten_source_uploads_it_whole(
     src = _file(tmp_path, "rw.txt", b"original content here")
     replica = _uploaded(session, coll, src, "rw", checksum=checksum)
     Path(src).write_bytes(b"REWRITTEN content here, and longer")
-    outcome = catalog.append(session, src, f"{coll}/rw", replica=replica, mtime=MTIME + 2, checksum=checksum)
+    outcome = _append(session, src, f"{coll}/rw", replica=replica, mtime=MTIME + 2, checksum=checksum)
     assert outcome is AppendOutcome.UPLOADED
     assert _content(session, f"{coll}/rw") == b"REWRITTEN content here, and longer"
     assert _only_replica(session, coll, "rw").mtime == MTIME + 2
@@ -418,7 +436,7 @@ def test_append_of_a_truncated_source_uploads_it_whole(session: iRODSSession, co
     src = _file(tmp_path, "tr.txt", b"0123456789" * 10)
     replica = _uploaded(session, coll, src, "tr")
     Path(src).write_bytes(b"0123")
-    outcome = catalog.append(session, src, f"{coll}/tr", replica=replica, mtime=MTIME + 3)
+    outcome = _append(session, src, f"{coll}/tr", replica=replica, mtime=MTIME + 3)
     assert outcome is AppendOutcome.UPLOADED
     assert _content(session, f"{coll}/tr") == b"0123"
 
@@ -430,15 +448,62 @@ def test_append_twice_appends_nothing_the_second_time(
     replica = _uploaded(session, coll, src, "tw")
     with open(src, "ab") as fh:
         fh.write(b"more;")
-    assert catalog.append(session, src, f"{coll}/tw", replica=replica, mtime=MTIME + 4) is AppendOutcome.APPENDED
+    assert _append(session, src, f"{coll}/tw", replica=replica, mtime=MTIME + 4) is AppendOutcome.APPENDED
     fresh = _only_replica(session, coll, "tw")
     calls.reset()
-    assert catalog.append(session, src, f"{coll}/tw", replica=fresh, mtime=MTIME + 4) is AppendOutcome.UNCHANGED
+    assert _append(session, src, f"{coll}/tw", replica=fresh, mtime=MTIME + 4) is AppendOutcome.UNCHANGED
     calls.assert_exactly({})  # the catalog already records this size and mtime
     # the same call with the stale replica (a listing from before the first append) finds the bytes there
-    assert catalog.append(session, src, f"{coll}/tw", replica=replica, mtime=MTIME + 4) is AppendOutcome.UNCHANGED
+    assert _append(session, src, f"{coll}/tw", replica=replica, mtime=MTIME + 4) is AppendOutcome.UNCHANGED
     assert _content(session, f"{coll}/tw") == b"start;more;"
     assert _only_replica(session, coll, "tw").mtime == MTIME + 4
+
+
+# ---- streams without a file descriptor (an object store's, a memory buffer) ---------------------
+
+
+def test_upload_from_a_stream_without_descriptor_sends_it_chunk_by_chunk(
+    session: iRODSSession, coll: str, calls: Calls
+) -> None:
+    content = os.urandom(CHUNK_SIZE + 4321)  # two write requests
+    sent = catalog.upload(
+        session, MemoryStream(content, "/m/big"), f"{coll}/m", resource=None, mtime=MTIME, checksum=True
+    )
+    calls.assert_exactly({OPEN: 1, WRITE: 2, CLOSE: 1, MOD_META: 1})
+    assert sent == len(content) and _content(session, f"{coll}/m") == content
+    assert _only_replica(session, coll, "m").checksum == _sha2(content)
+
+
+def test_append_from_a_stream_without_descriptor_compares_ranges_and_sends_the_rest(
+    session: iRODSSession, coll: str, calls: Calls
+) -> None:
+    start = b"head " * 20_000  # more than the 64 KiB compared at each end
+    catalog.upload(session, MemoryStream(start, "/m/log"), f"{coll}/log", resource=None, mtime=MTIME)
+    replica = _only_replica(session, coll, "log")
+    calls.reset()
+    grown = MemoryStream(start + b"tail", "/m/log")
+    outcome = catalog.append(session, grown, f"{coll}/log", replica=replica, mtime=MTIME + 1)
+    assert outcome is AppendOutcome.APPENDED
+    calls.assert_exactly({OPEN: 1, LSEEK: 3, READ: 2, WRITE: 1, CLOSE: 1, MOD_META: 1})  # head and tail read
+    assert _content(session, f"{coll}/log") == start + b"tail"
+    rewritten = MemoryStream(b"HEAD " + start[5:] + b"tail, more", "/m/log")
+    fresh = _only_replica(session, coll, "log")
+    assert catalog.append(session, rewritten, f"{coll}/log", replica=fresh, mtime=MTIME + 2) is AppendOutcome.UPLOADED
+    assert _content(session, f"{coll}/log") == b"HEAD " + start[5:] + b"tail, more"
+
+
+def test_upload_of_a_stream_that_shrinks_is_a_source_error_and_leaves_no_object(
+    session: iRODSSession, coll: str
+) -> None:
+    class Shrinking(MemoryStream):
+        """Claims more bytes than it then gives (an object replaced while it is read)."""
+
+        def read(self, size: int | None = -1, /) -> bytes:
+            return super().read(size)[:10]
+
+    with pytest.raises(SourceError, match="shrank"):
+        catalog.upload(session, Shrinking(b"x" * 100, "/m/s"), f"{coll}/s", resource=None, mtime=MTIME)
+    assert not session.data_objects.exists(f"{coll}/s")
 
 
 # ---- deletes ------------------------------------------------------------------------------------
@@ -460,7 +525,7 @@ def test_delete_object_trash_moves_it_to_the_trash(
     session: iRODSSession, coll: str, tmp_path: Path, zone: Zone, calls: Calls
 ) -> None:
     src = _file(tmp_path, "t.txt", b"trashed")
-    catalog.upload(session, src, f"{coll}/t", resource=None, mtime=MTIME)
+    _upload(session, src, f"{coll}/t", resource=None, mtime=MTIME)
     calls.reset()
     catalog.delete_object(session, f"{coll}/t", DeleteMode.TRASH)
     calls.assert_exactly({UNLINK: 1})
@@ -495,7 +560,7 @@ def test_delete_collection_removes_it_recursively(
     if mode is DeleteMode.UNREGISTER:
         catalog.register(session, src, f"{coll}/d/e/in", size=6, mtime=MTIME, resource=None)
     else:
-        catalog.upload(session, src, f"{coll}/d/e/in", resource=None, mtime=MTIME)
+        _upload(session, src, f"{coll}/d/e/in", resource=None, mtime=MTIME)
     calls.reset()
     catalog.delete_collection(session, f"{coll}/d", mode)
     calls.assert_exactly({RM_COLL: 1})
@@ -543,7 +608,7 @@ def test_proxy_session_acts_as_the_user_and_owns_what_it_creates(
     target = f"{zone.home(zone.rodsuser)}/proxy-{time.time_ns()}"
     try:
         catalog.create_collection(alice, target)
-        catalog.upload(alice, _file(tmp_path, "p.txt", b"proxied"), f"{target}/p", resource=None, mtime=MTIME)
+        _upload(alice, _file(tmp_path, "p.txt", b"proxied"), f"{target}/p", resource=None, mtime=MTIME)
         assert session.collections.get(target).owner_name == zone.rodsuser
         assert session.data_objects.get(f"{target}/p").owner_name == zone.rodsuser
     finally:
@@ -580,7 +645,7 @@ def test_calls_reconnect_after_the_server_dropped_the_connections(
     lite.drop_connections()
     src = _file(tmp_path, "after-drop.txt", b"after a drop")
     target = f"{zone.home()}/after-drop-{time.time_ns()}"
-    catalog.upload(session, src, target, resource=None, mtime=MTIME)
+    _upload(session, src, target, resource=None, mtime=MTIME)
     assert _content(session, target) == b"after a drop"
     catalog.delete_object(session, target, DeleteMode.NO_TRASH)
 
