@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from lz_ingest.model import Entry
 from lz_ingest.sources.filters import ScanOptions
@@ -60,7 +60,6 @@ class DirectoryListing:
     problems: tuple[Problem, ...]
 
 
-@runtime_checkable
 class SourceStream(Protocol):
     """An open source entry: a seekable byte stream; `fileno()` raises OSError when nothing backs it."""
 

@@ -39,6 +39,9 @@ def source_for(uri: str) -> Source:
     scheme = scheme_of(uri)
     if not scheme:
         raise ConfigError(f"source {uri}: not an absolute path or a URI (scheme://...)")
+    if scheme != "file" and "@" in uri.partition("://")[2].split("/", 1)[0]:
+        # the URI is recorded in Redis and printed: a user:secret@ part would leak it there
+        raise ConfigError(f"source {scheme}://...: credentials do not belong in the source URI")
     return _factory(scheme, uri)(uri)
 
 

@@ -160,6 +160,17 @@ def test_an_unknown_source_uri_is_a_one_line_config_error(uri: str, message: str
     assert str(caught.value) == message
 
 
+def test_a_source_uri_with_credentials_is_refused_without_echoing_them() -> None:
+    registry.register_scheme("memtest", lambda uri: MemorySource("t", "/data"))
+    try:
+        with pytest.raises(ConfigError) as caught:
+            registry.source_for("memtest://AKIAKEY:s3cret@bucket/prefix")
+    finally:
+        registry.unregister_scheme("memtest")
+    assert str(caught.value) == "source memtest://...: credentials do not belong in the source URI"
+    assert registry.source_for("/data/user@host") == LocalSource("/data/user@host")  # a local name may hold '@'
+
+
 def test_a_registered_scheme_serves_its_uris_until_unregistered() -> None:
     made: list[str] = []
 
