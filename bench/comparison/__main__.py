@@ -120,8 +120,8 @@ def turns(ctx: Context, lanes: list[Lane], name: str) -> list[Outcome]:
             progress(outcome)
             outcomes.append(outcome)
         if turn == 0:
-            walls = [o.wall_s if o.check_ok else float("nan") for o in outcomes]
-            wanted = pairs.pairs_wanted(walls, scenario.pairs)
+            passes = [o.job_s if o.check_ok else float("nan") for o in outcomes]
+            wanted = pairs.pairs_wanted(passes, scenario.pairs)
         turn += 1
     return outcomes
 

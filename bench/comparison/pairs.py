@@ -3,7 +3,7 @@
 The tools take turns pass by pass; each pass is preceded by a machine-speed probe. A pair is left out
 of the median when the machine was not the same speed for both passes (their probes differ by more
 than the tolerance) or when the machine was slowed for the whole pair (a probe differs that much from
-the run's fastest one): load from outside hits the tools unequally, so a ratio taken under it is skewed
+the run's fastest probes): load from outside hits the tools unequally, so a ratio taken under it is skewed
 even when both passes were slowed alike.
 """
 
@@ -65,17 +65,23 @@ def probe_apart(a: Probe, b: Probe) -> float:
     return max(apart(a.cpu_s, b.cpu_s), apart(a.io_s, b.io_s))
 
 
+def fastest(times: Sequence[float]) -> float:
+    """The median of the fastest quarter: the machine at its best, without trusting one lucky probe."""
+    quarter = sorted(times)[: max(1, len(times) // 4)]
+    return statistics.median(quarter)
+
+
 def reference(probes: Sequence[Probe]) -> Probe:
-    """The machine at its fastest in this run: each workload's shortest time."""
-    return Probe(min(p.cpu_s for p in probes), min(p.io_s for p in probes))
+    """The machine at its fastest in this run, each workload on its own."""
+    return Probe(fastest([p.cpu_s for p in probes]), fastest([p.io_s for p in probes]))
 
 
-def judge(first: Probe, second: Probe, fastest: Probe, tolerance: float = TOLERANCE) -> Verdict:
-    """Whether the two passes of a pair ran on the same, unloaded machine."""
+def judge(first: Probe, second: Probe, best: Probe, tolerance: float = TOLERANCE) -> Verdict:
+    """Whether the two passes of a pair ran on the same, unloaded machine (`best`: the run's reference)."""
     between = probe_apart(first, second)
     if between > tolerance:
         return Verdict(False, f"probes {between:.0%} apart")
-    slowed = max(probe_apart(first, fastest), probe_apart(second, fastest))
+    slowed = max(probe_apart(first, best), probe_apart(second, best))
     if slowed > tolerance:
         return Verdict(False, f"machine {slowed:.0%} slower than at its fastest in this run")
     return Verdict(True, "")
@@ -85,8 +91,8 @@ def judge_all(pairs: Sequence[tuple[Probe, Probe]], tolerance: float = TOLERANCE
     """Every pair of a run, against the fastest probe of the whole run."""
     if not pairs:
         return []
-    fastest = reference([p for pair in pairs for p in pair])
-    return [judge(a, b, fastest, tolerance) for a, b in pairs]
+    best = reference([p for pair in pairs for p in pair])
+    return [judge(a, b, best, tolerance) for a, b in pairs]
 
 
 def spread(ratios: Sequence[float | None], reliable: Sequence[bool]) -> Spread:

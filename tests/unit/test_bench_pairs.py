@@ -35,6 +35,15 @@ def test_the_reference_is_each_workloads_fastest() -> None:
     assert reference(IDLE) == Probe(0.2059, 0.4461)
 
 
+def test_one_lucky_probe_does_not_become_the_reference() -> None:
+    """The median of the fastest quarter: an I/O probe of 86 ms (seen once among ~450 ms ones) is not the machine."""
+    lucky = Probe(0.2100, 0.0860)
+    idle_pairs = [(IDLE[i % 4], IDLE[(i + 1) % 4]) for i in range(9)]
+    assert reference([p for pair in idle_pairs for p in pair] + [lucky, IDLE[0]]) == Probe(0.2059, 0.4461)
+    verdicts = judge_all(idle_pairs + [(lucky, IDLE[0])])
+    assert [v.reliable for v in verdicts] == [True] * 9 + [False]  # only the pair with the odd probe goes
+
+
 def test_a_pair_on_an_idle_machine_is_reliable() -> None:
     assert judge(IDLE[0], IDLE[1], reference(IDLE)) == Verdict(True, "")
 
