@@ -63,7 +63,7 @@ def _probe(o: Outcome) -> Probe:
 
 
 def verdicts(outcomes: list[Outcome]) -> dict[PairKey, Verdict]:
-    """Each pair's verdict, against the fastest probe of the whole run."""
+    """Each pair's verdict, against the machine at its fastest in the whole run (pairs.reference)."""
     pairs_ = paired(outcomes)
     found = pairs.judge_all([(_probe(a), _probe(b)) for a, b in pairs_.values()])
     return dict(zip(pairs_, found, strict=True))
