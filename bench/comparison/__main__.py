@@ -7,7 +7,9 @@
 Starts irods-lite (in this process, so its counters are read directly) and one private redis-server
 per tool, installs the old framework into bench/.oldvenv when it is missing, builds the source trees,
 and runs every scenario with each tool's own worker pool (the same size), its documented start
-command, and each tool's own job records for timing. Every run's catalog is checked (object count,
+command, and each tool's own job records for timing. The tools take turns pass by pass (old, lz, old,
+lz, ...: pairs), each pass preceded by a machine-speed probe; a ratio is the median of the ratios of
+the reliable pairs (bench/comparison/pairs.py says which are). Every run's catalog is checked (object count,
 sizes, physical paths for register, sha256 of the stored bytes for put): a failed or wrong run has no
 rate. Results: bench/results/latest.json, latest.md and latest.png; the table is printed.
 """
@@ -23,12 +25,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import oldvenv, report, services
+from . import oldvenv, pairs, report, services
 from .scenarios import SCENARIOS, Context, Lane, Outcome, lane_base, run_scenario, write_handlers
 from .tools import REPO, LzIngest, OldFramework, Tool
 from .trees import Tree, build_large, build_small
 
-DEFAULT_SCENARIOS = ("register_initial", "nochange", "put_initial", "modified", "large_put")
+DEFAULT_SCENARIOS = ("register_initial", "nochange", "nochange_oneshot", "put_initial", "modified", "large_put")
 SCALE_SIZES = (1_000, 10_000, 100_000)
 
 
@@ -62,7 +64,9 @@ def progress(o: Outcome) -> None:
         rate += f" ({durable:.1f} on disk; plain copy just before {copy['mb_per_s']:.1f}"
         rate += f", {copy['durable_mb_per_s']:.1f} on disk)"
     print(
-        f"  {o.latency_ms:g} ms  {o.tool:3s}  {o.scenario:17s} job {o.job_s:8.2f} s  wall {o.wall_s:8.2f} s  {rate}"
+        f"  {o.latency_ms:g} ms  pair {o.pair + 1}  {o.tool:3s}  {o.scenario:17s}"
+        f"  probe cpu {1000 * o.probe_cpu_s:4.0f} ms io {1000 * o.probe_io_s:4.0f} ms"
+        f"  job {o.job_s:8.2f} s  wall {o.wall_s:8.2f} s  {rate}"
         f"  calls/file {o.calls_per_file:6.2f}  redis keys {o.redis['keys']:6d}"
         f"  workers {o.worker_peak_pss_mib:5.0f} MiB"
         f"  CPU s workers {o.cpu_s['workers']:.1f} irods-lite {o.cpu_s['irods_lite']:.1f}"
@@ -86,8 +90,7 @@ def make_tools(names: list[str], svc: services.Services, args: argparse.Namespac
 
 
 def compare(ctx: Context, tools: list[Tool], args: argparse.Namespace, large: Tree | None) -> list[Outcome]:
-    """Per latency, the tools run each scenario in turn (old, lz, old, lz, ...), so that load from
-    outside the benchmark, if any, falls on both alike."""
+    """Per latency, the tools run each scenario in turns (old, lz, old, lz, ...): every pass is kept."""
     outcomes: list[Outcome] = []
     names = [n for n in args.scenarios.split(",") if n and (n != "large_put" or large is not None)]
     for latency in [float(x) for x in args.latencies.split(",")]:
@@ -99,27 +102,28 @@ def compare(ctx: Context, tools: list[Tool], args: argparse.Namespace, large: Tr
             lanes.append(Lane(tool, latency, tree, large, lane_base(tool, latency)))
             tool.redis().flushall()  # each lane starts from an empty Redis: keys after a pass are that lane's
         for name in names:
-            runs: dict[int, list[Outcome]] = {i: [] for i in range(len(lanes))}
-            for _ in range(SCENARIOS[name].repeats):
-                for i, lane in enumerate(lanes):
-                    outcome = run_scenario(ctx, lane, SCENARIOS[name]())
-                    progress(outcome)
-                    runs[i].append(outcome)
-            outcomes.extend(median_outcome(r) for r in runs.values())
+            outcomes += turns(ctx, lanes, name)
         for lane in lanes:
             shutil.rmtree(lane.tree.root)
     ctx.services.lite.set_latency(0)
     return outcomes
 
 
-def median_outcome(runs: list[Outcome]) -> Outcome:
-    """The run with the median job time (a failed run counts as slowest); every run's job time is kept."""
-    if len(runs) == 1:
-        return runs[0]
-    ordered = sorted(runs, key=lambda o: (not o.check_ok, o.job_s))
-    chosen = ordered[(len(ordered) - 1) // 2] if all(o.check_ok for o in runs) else ordered[-1]
-    chosen.extra["repeats_job_s"] = [o.job_s for o in runs]
-    return chosen
+def turns(ctx: Context, lanes: list[Lane], name: str) -> list[Outcome]:
+    """One scenario, the tools taking turns pass by pass; how many turns is decided by the first one."""
+    scenario = SCENARIOS[name]
+    outcomes: list[Outcome] = []
+    wanted, turn = 1, 0
+    while turn < wanted:
+        for lane in lanes:
+            outcome = run_scenario(ctx, lane, scenario(turn))
+            progress(outcome)
+            outcomes.append(outcome)
+        if turn == 0:
+            passes = [o.job_s if o.check_ok else float("nan") for o in outcomes]
+            wanted = pairs.pairs_wanted(passes, scenario.pairs)
+        turn += 1
+    return outcomes
 
 
 def scale_runs(ctx: Context, tool: Tool, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -166,7 +170,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = report.comparison_rows(outcomes, latencies)
     meta = {"files": args.files, "per_dir": args.per_dir, "workers": args.workers, "cpus": os.cpu_count()}
     table = report.markdown(rows, outcomes, scale, meta)
+    judged = report.verdicts(outcomes)
     doc = {
+        **report.reliability(judged),
+        "pair_verdicts": [
+            {"scenario": k[0], "latency_ms": k[1], "pair": k[2] + 1, "reliable": v.reliable, "reason": v.reason}
+            for k, v in judged.items()
+        ],
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "duration_s": round(time.time() - started, 1),
         "args": {k: str(v) for k, v in vars(args).items()},

@@ -3,6 +3,9 @@ hold afterwards. `run_scenario` does the rest the same way for every tool: start
 zero irods-lite's counters, run one synchronous pass while sampling the workers' memory, read the
 counters and the tool's Redis, stop the workers, check the catalog.
 
+Every timed pass is preceded by the machine-speed probe (probe.py), recorded with the pass: which
+pairs of passes are fair to compare is decided afterwards, from all the run's probes (pairs.py).
+
 Adding a scenario (a watcher, an S3 source) is a subclass here plus its name in SCENARIOS.
 """
 
@@ -23,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import probe
+from .pairs import SHORT_PAIRS
 from .services import HOME, Check, Services, check_catalog, redis_snapshot
 from .tools import CLOCK_TICKS, LZ_BIN, MemorySampler, PassRun, Tool, cpu_seconds
 from .trees import Tree, mutate
@@ -102,6 +107,10 @@ class Outcome:
     check_ok: bool
     check: str
     extra: dict[str, Any] = field(default_factory=dict)
+    pair: int = 0  # which turn of the tools this pass was (the scenario's passes pair up by it)
+    probe_cpu_s: float = math.nan  # the machine-speed probe taken just before the pass
+    probe_io_s: float = math.nan
+    one_shot: bool = False  # the command ran its own workers (no pool was running)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,13 +122,20 @@ class Scenario:
     handler = "register"
     put = False
     target_leaf = "reg"
-    repeats = 1  # passes run (tools taking turns); the outcome kept is the one with the median job time
+    pairs = SHORT_PAIRS  # turns of the tools when a pass is short (pairs.pairs_wanted); one when long
+    fresh = False  # an initial pass: each repetition needs a target of its own
+    one_shot = False  # the tool's one-shot command (its own workers) where it has one, no pool running
+
+    def __init__(self, rep: int = 0) -> None:
+        self.rep = rep
 
     def tree(self, lane: Lane) -> Tree:
         return lane.tree
 
     def target(self, lane: Lane) -> str:
-        return f"{lane.base}/{self.target_leaf}"
+        """The scenario's collection; a repeated initial pass goes to a new one (later scenarios use the first)."""
+        leaf = f"{self.target_leaf}-rep{self.rep}" if self.fresh and self.rep else self.target_leaf
+        return f"{lane.base}/{leaf}"
 
     def prepare(self, ctx: Context, lane: Lane) -> dict[str, Any]:
         """Change the source before the pass (untimed); what it returns is recorded with the outcome."""
@@ -130,20 +146,34 @@ class Scenario:
         return {}
 
     def after(self, ctx: Context, lane: Lane, outcome: Outcome) -> None:
-        """Clean-up after the check (untimed)."""
+        """Clean-up after the check (untimed): a repetition's keys go, so that later scenarios see the
+        tool's Redis as a single pass would have left it (the old tool keys its cache by path and target)."""
+        if self.fresh and self.rep:
+            conn = lane.tool.redis()
+            for name in list(conn.scan_iter(match=f"*{self.target(lane)}*", count=1000)):
+                conn.delete(name)
 
 
 class RegisterInitial(Scenario):
-    name, title = "register_initial", "initial REGISTER_SYNC"
+    name, title, fresh = "register_initial", "initial REGISTER_SYNC", True
 
 
 class NoChange(Scenario):
     name, title = "nochange", "no-change second pass"
-    repeats = 5  # a pass of under a second: one sample is too noisy on a shared machine (single passes vary ±25%)
+    pairs = 5  # a pass of under a second: single passes vary by ±25% on a shared machine
+
+
+class NoChangeOneShot(NoChange):
+    """The no-change pass as a one-shot command: `lz-ingest rescan` starting its own workers, beside the
+    old tool's `irods_sync start --synchronous` with its Celery workers running (it has no one-shot form)."""
+
+    name, title, one_shot = "nochange_oneshot", "no-change pass, one-shot command", True
+    pairs = 3
 
 
 class PutInitial(Scenario):
     name, title, handler, put, target_leaf = "put_initial", "initial PUT", "put", True, "put"
+    fresh = True
 
 
 class Modified(Scenario):
@@ -157,6 +187,7 @@ class Modified(Scenario):
 
 class LargePut(Scenario):
     name, title, handler, put, target_leaf = "large_put", "large files PUT", "put", True, "large"
+    fresh = True
 
     def tree(self, lane: Lane) -> Tree:
         assert lane.large is not None
@@ -176,11 +207,12 @@ class LargePut(Scenario):
         return {"durable_s": round(seconds, 3), "durable_mb_per_s": round(total_bytes / MIB / seconds, 1)}
 
     def after(self, ctx: Context, lane: Lane, outcome: Outcome) -> None:
+        super().after(ctx, lane, outcome)
         remove_vault_copies(ctx.services, self.target(lane))
 
 
 SCENARIOS: dict[str, type[Scenario]] = {
-    cls.name: cls for cls in (RegisterInitial, NoChange, PutInitial, Modified, LargePut)
+    cls.name: cls for cls in (RegisterInitial, NoChange, NoChangeOneShot, PutInitial, Modified, LargePut)
 }
 
 
@@ -225,12 +257,15 @@ def run_scenario(ctx: Context, lane: Lane, scenario: Scenario) -> Outcome:
     job = f"bench-{label}-{uuid.uuid4().hex[:8]}"
     total_bytes = sum(p.stat().st_size for p in tree.paths())
     redis_pid = ctx.services.redis_pids.get(tool.key) or 0
-    with tool.workers(label) as workers:
+    one_shot = scenario.one_shot and tool.has_one_shot
+    with _pool(tool, label, not one_shot) as pool:
+        speed = probe.measure(ctx.workdir)  # the pool is up and idle: the machine as the pass will find it
         lite.reset_counts()
         before = (_own_cpu(), resource.getrusage(resource.RUSAGE_CHILDREN), cpu_seconds(redis_pid), _busy_cpu())
-        with MemorySampler(workers.pid) as memory, profiled(ctx.py_spy_dir, workers.pid, f"{tool.key}-{label}"):
+        sampler = MemorySampler(pool) if pool else NoPool()
+        with sampler as memory, profiled(ctx.py_spy_dir if pool else None, pool, f"{tool.key}-{label}"):
             handler = ctx.handlers[scenario.handler]
-            run = tool.run_pass(tree.root, scenario.target(lane), handler, job, label, ctx.timeout_s)
+            run = tool.run_pass(tree.root, scenario.target(lane), handler, job, label, ctx.timeout_s, one_shot)
             extra.update(scenario.finish(run, total_bytes))
             children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the pass command, just reaped
         counts = lite.call_counts()
@@ -272,9 +307,37 @@ def run_scenario(ctx: Context, lane: Lane, scenario: Scenario) -> Outcome:
         check_ok=check.ok and run.rc == 0 and not run.timed_out,
         check=check.detail if run.rc == 0 else f"exit {run.rc}: {run.output[-300:]!r}; {check.detail}",
         extra=extra,
+        pair=scenario.rep,
+        probe_cpu_s=speed.cpu_s,
+        probe_io_s=speed.io_s,
+        one_shot=one_shot,
     )
     scenario.after(ctx, lane, outcome)
     return outcome
+
+
+@contextmanager
+def _pool(tool: Tool, label: str, wanted: bool) -> Iterator[int]:
+    """The tool's worker pool for one pass, as the pid of its process group; 0 when the command runs its own."""
+    if not wanted:
+        yield 0
+        return
+    with tool.workers(label) as workers:
+        yield workers.pid
+
+
+class NoPool:
+    """What MemorySampler reports when no pool ran (the one-shot command's workers count as the command's CPU)."""
+
+    cpu_s = 0.0
+    peak_kib = 0
+    peak_processes = 0
+
+    def __enter__(self) -> NoPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 @contextmanager

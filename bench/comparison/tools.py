@@ -164,6 +164,11 @@ class Tool:
     def pass_command(self, source: Path, target: str, handler: Path, job: str) -> list[str]:
         raise NotImplementedError
 
+    has_one_shot = False  # a command that starts its own workers for one pass (no pool running)
+
+    def one_shot_command(self, source: Path, target: str, handler: Path, job: str) -> list[str]:
+        raise NotImplementedError
+
     def job_times(self, job: str) -> tuple[float, float]:
         """The job's (start, end) epoch seconds as the tool recorded them."""
         raise NotImplementedError
@@ -186,8 +191,10 @@ class Tool:
             _stop_group(proc)
             log.close()
 
-    def run_pass(self, source: Path, target: str, handler: Path, job: str, label: str, timeout: float) -> PassRun:
-        cmd = self.pass_command(source, target, handler, job)
+    def run_pass(
+        self, source: Path, target: str, handler: Path, job: str, label: str, timeout: float, one_shot: bool = False
+    ) -> PassRun:
+        cmd = (self.one_shot_command if one_shot else self.pass_command)(source, target, handler, job)
         out_path = self.logdir / f"{self.key}-{label}-pass.log"
         with open(out_path, "wb") as out, self.timing(job):
             started = time.perf_counter()
@@ -242,6 +249,13 @@ class LzIngest(Tool):
 
     def pass_command(self, source: Path, target: str, handler: Path, job: str) -> list[str]:
         cmd = [str(LZ_BIN / "lz-ingest"), "start", str(source), target, "--synchronous", "--workers", "0"]
+        return cmd + ["--redis-url", self.redis_url, "--job-name", job, "--event_handler", str(handler)]
+
+    has_one_shot = True
+
+    def one_shot_command(self, source: Path, target: str, handler: Path, job: str) -> list[str]:
+        """`lz-ingest rescan` with its own workers, as many as the pool would have."""
+        cmd = [str(LZ_BIN / "lz-ingest"), "rescan", str(source), target, "--workers", str(self.count)]
         return cmd + ["--redis-url", self.redis_url, "--job-name", job, "--event_handler", str(handler)]
 
     def job_times(self, job: str) -> tuple[float, float]:
