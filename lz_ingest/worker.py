@@ -86,7 +86,7 @@ def run_worker(
 
 def _import_tasks() -> None:
     """Import the task modules before the first task arrives, so that a pass does not wait for them."""
-    from .tasks import passes, scan, sync  # noqa: F401
+    from .tasks import events, passes, scan, sync  # noqa: F401
 
     datetime.datetime.strptime("2000", "%Y")  # RQ parses job dates with strptime, which imports on first use
 

@@ -25,6 +25,7 @@ from ..jobs import HEARTBEAT_TTL, key
 
 TASK_RESULT_TTL = 0  # no per-task keys left behind in Redis
 TASK_FAILURE_TTL = 24 * 3600
+DEFAULT_TASK_TIMEOUT = 3600  # seconds, RQ's job timeout of a task whose handler names none
 log = structlog.get_logger("lz_ingest.tasks")
 REDONE_META = "lz_redone"  # set in a task's RQ meta when it is requeued after its worker died
 
@@ -67,7 +68,7 @@ def enqueue(
     queue_name: str,
     func: Callable[..., Any],
     calls: Sequence[tuple[Any, ...]],
-    timeout: int = 3600,
+    timeout: int = DEFAULT_TASK_TIMEOUT,
 ) -> int:
     """Enqueue one task per args tuple, counting them as pending in the same transaction.
 

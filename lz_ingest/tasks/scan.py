@@ -15,7 +15,7 @@ import itertools
 import json
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +31,7 @@ from ..sources.base import Source
 from ..sources.filters import ScanOptions, compile_patterns, parse_file_types
 from . import bookkeeping as bk
 from .context import WorkerContext, current_connection, current_context
+from .lifecycle import RedisLedger, Step, run_task
 from .meta import entry_meta, path_meta
 
 NEW, EXISTS, UNKNOWN = "new", "exists", "unknown"
@@ -75,36 +76,23 @@ def scan_options(spec: JobSpec) -> ScanOptions:
 def scan_task(job_name: str, pass_id: str, frontier: Frontier) -> None:
     """RQ entry point (path queue): scan the frontier's directories, handing surplus ones on."""
     conn = current_connection()
-    store = JobStore(conn)
-    tally = bk.Tally()
+    ctx = current_context()
     pending: deque[tuple[str, Any, str]] = deque(frontier)
-    try:
-        state = store.state(job_name)
-        if state.get("pass_id") == pass_id and state.get("status") != "stopped":
-            spec = store.spec(job_name)
-            ctx = current_context()
-            started, directories = time.perf_counter(), len(pending)
-            with cyclic_gc_paused():
-                Scanner(ctx, spec, ctx.handler(spec), pass_id, conn).run_frontier(pending, tally)
-            ctx.profiler(spec).info(
-                "directories_scanned",
-                job=job_name,
-                frontier=directories,
-                files=tally.counts.get("discovered", 0),
-                seconds=round(time.perf_counter() - started, 6),
-            )
-        pending.clear()
-    except LzIngestError as exc:
-        for directory, _, _ in pending:
-            tally.fail(directory, str(exc))
-    except Exception as exc:  # a bug must not stall the pass: record it and go on
-        current_context().log.exception("scan_failed", directories=len(pending))
-        for directory, _, _ in pending:
-            tally.fail(directory, f"internal error: {exc!r}")
-    finally:
-        from .passes import task_done
 
-        task_done(conn, job_name, pass_id, tally)
+    def body(step: Step) -> None:
+        started, directories = time.perf_counter(), len(pending)
+        with cyclic_gc_paused():
+            scanner = Scanner(ctx, step.spec, step.handler, pass_id, conn, stop_check=step.stopped)
+            scanner.run_frontier(pending, step.tally)
+        ctx.profiler(step.spec).info(
+            "directories_scanned",
+            job=job_name,
+            frontier=directories,
+            files=step.tally.counts.get("discovered", 0),
+            seconds=round(time.perf_counter() - started, 6),
+        )
+
+    run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, lambda: [d for d, _, _ in pending])
 
 
 @contextmanager
@@ -127,8 +115,19 @@ def cyclic_gc_paused() -> Iterator[None]:
 class Scanner:
     """Scans one directory of one pass."""
 
-    def __init__(self, ctx: WorkerContext, spec: JobSpec, handler: Handler, pass_id: str, conn: Any) -> None:
+    stop_check: Callable[[], bool] | None = None  # True once the job was stopped: scan no further
+
+    def __init__(
+        self,
+        ctx: WorkerContext,
+        spec: JobSpec,
+        handler: Handler,
+        pass_id: str,
+        conn: Any,
+        stop_check: Callable[[], bool] | None = None,
+    ) -> None:
         self.ctx, self.spec, self.handler, self.pass_id, self.conn = ctx, spec, handler, pass_id, conn
+        self.stop_check = stop_check
         self.source = ctx.source(spec)
         self.cmap = handler.character_map()
         self.session = ctx.pool(spec).session()
@@ -157,7 +156,12 @@ class Scanner:
     def run_frontier(self, pending: deque[tuple[str, Any, str]], tally: bk.Tally) -> None:
         started = time.monotonic()
         deadline, any_size = started + SCAN_BUDGET_SECONDS, started + PARTIAL_HAND_OFF_AFTER
+        stopped = self.stop_check or (lambda: False)
         while pending and time.monotonic() < deadline:
+            if stopped():  # a stop: no more directories, collections or batches from this task
+                pending.clear()
+                self.work.clear()
+                return
             self._list_ahead(pending)
             directory, ancestry, collection = pending.popleft()
             pending.extend(self.run_one(directory, ancestry, collection, tally))
