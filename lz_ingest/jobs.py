@@ -159,6 +159,7 @@ class JobStore:
 
     def _drop_pass_keys(self, pipe: Any, pass_id: str) -> None:
         pipe.delete(key("counts", pass_id), key("failures", pass_id), key("deletes", pass_id), key("enqueued", pass_id))
+        pipe.delete(key("tasks", pass_id), key("suspect", pass_id))  # tasks/reconcile.py
 
     def counts(self, pass_id: str) -> dict[str, int]:
         raw = self.r.hgetall(key("counts", pass_id))

@@ -74,7 +74,7 @@ def start_pass_task(job_name: str) -> str | None:
     return start_pass(conn, spec, ctx.handler(spec))
 
 
-def task_done(conn: redis.Redis, job_name: str, pass_id: str, tally: bk.Tally) -> None:
+def task_done(conn: redis.Redis, job_name: str, pass_id: str, tally: bk.Tally, task: str | None = None) -> None:
     """Flush a task's tally; the task that brings pending to zero moves the pass on.
 
     A task of a pass that is no longer the job's current one (a killed job started again, its old
@@ -83,7 +83,7 @@ def task_done(conn: redis.Redis, job_name: str, pass_id: str, tally: bk.Tally) -
     def flush_task() -> int | None:
         if JobStore(conn).state(job_name).get("pass_id") != pass_id:
             return None
-        return bk.flush(conn, job_name, pass_id, tally)
+        return bk.flush(conn, job_name, pass_id, tally, task)
 
     def move_on() -> None:
         run_final_step(
