@@ -83,6 +83,7 @@ def enqueue(
     func: Callable[..., Any],
     calls: Sequence[tuple[Any, ...]],
     timeout: int = DEFAULT_TASK_TIMEOUT,
+    timeouts: Sequence[int] | None = None,
 ) -> int:
     """Enqueue one task per args tuple, counting them as pending in the same transaction.
 
@@ -90,10 +91,11 @@ def enqueue(
     worker died does not enqueue again what it had already handed on (RQ itself never dedupes).
     """
     keys = [task_key(func, args) for args in calls]
+    limits = list(timeouts) if timeouts is not None else [timeout] * len(calls)  # RQ's job timeout of each
     if calls and is_redone():
         known = conn.smismember(key("enqueued", pass_id), keys)
-        fresh = [(k, args) for k, args, seen in zip(keys, calls, known, strict=True) if not seen]
-        keys, calls = [k for k, _ in fresh], [args for _, args in fresh]
+        fresh = [(k, args, t) for k, args, t, seen in zip(keys, calls, limits, known, strict=True) if not seen]
+        keys, calls, limits = [k for k, _, _ in fresh], [args for _, args, _ in fresh], [t for _, _, t in fresh]
     if not calls:
         return 0
     pipe = conn.pipeline()  # MULTI/EXEC: recorded, counted and queued together or not at all
@@ -105,13 +107,13 @@ def enqueue(
         Queue.prepare_data(
             func,
             args=args,
-            timeout=timeout,
+            timeout=limit,
             job_id=task_id(k),
             meta={PASS_META: pass_id},
             result_ttl=TASK_RESULT_TTL,
             failure_ttl=TASK_FAILURE_TTL,
         )
-        for k, args in zip(keys, calls, strict=True)
+        for k, args, limit in zip(keys, calls, limits, strict=True)
     ]
     Queue(queue_name, connection=conn).enqueue_many(datas, pipeline=pipe)
     pipe.execute()

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import redis
 import structlog
+from rq.timeouts import JobTimeoutException
 
 from ..errors import LzIngestError
 from ..handlers.loader import Handler
@@ -109,6 +110,8 @@ def run_task(
             body(step)
     except LzIngestError as exc:  # the task as a whole could not go on (handler refused, iRODS unreachable)
         _fail_all(tally, unfinished(), _reason(failing, str(exc)))
+    except JobTimeoutException as exc:  # RQ's job timeout (the handler's `timeout`) cut the task short
+        _fail_all(tally, unfinished(), _reason(failing, f"timed out: {exc}"))
     except Exception as exc:  # a bug must not stall the pass: record it and go on
         log.exception("task_failed", job=job_name, pass_id=pass_id)
         _fail_all(tally, unfinished(), _reason(failing, f"internal error: {exc!r}"))

@@ -13,9 +13,10 @@ from __future__ import annotations
 import gc
 import itertools
 import json
+import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,13 @@ class SyncItem:
     logical_path: str
     state: CatalogState
     avus: tuple[Avu, ...]
+    timeout: float = 0.0  # the handler's timeout for this file: its batch's RQ job timeout is the longest
+
+
+def batch_timeout(items: Sequence[SyncItem]) -> int:
+    """RQ's job timeout for a sync batch: the longest of its files' handler timeouts, in whole seconds."""
+    longest = max((item.timeout for item in items), default=0.0)
+    return math.ceil(longest) if longest > 0 else bk.DEFAULT_TASK_TIMEOUT
 
 
 def checksum_match(source: Source, entry: Entry, state: CatalogState) -> bool | None:
@@ -140,6 +148,7 @@ class Scanner:
         # Methods a handler does not override give the same answer for every file: ask once.
         self.fixed_operation = None if handler.defines("operation") else handler.operation(self.session, root_meta)
         self.fixed_resource = handler.to_resource(self.session, root_meta) if not handler.defines("to_resource") else ""
+        self.fixed_timeout = None if handler.defines("timeout") else handler.timeout(root_meta)
 
     def logical(self, path: str) -> tuple[str, tuple[Avu, ...]]:
         return logical_path(self.source.root, self.spec.target, path, self.cmap)
@@ -277,7 +286,9 @@ class Scanner:
             if state is None and base in catalog.subcollections:
                 state = COLLECTION
             if self._needs_sync(entry, logical, state, tally):
-                work.append(SyncItem(entry, logical, state, avus))
+                timeout = self._timeout(entry, logical, tally)
+                if timeout is not None:
+                    work.append(SyncItem(entry, logical, state, avus, timeout))
         tally.add("skipped", self.skipped)
         return work
 
@@ -288,6 +299,15 @@ class Scanner:
         operation = self.fixed_operation or self.handler.operation(self.session, meta)
         resource = self.fixed_resource if self.fixed_resource != "" else self.handler.to_resource(self.session, meta)
         return operation, resource
+
+    def _timeout(self, entry: Entry, logical: str, tally: bk.Tally) -> float | None:
+        if self.fixed_timeout is not None:
+            return self.fixed_timeout
+        try:
+            return self.handler.timeout(entry_meta(self.spec, entry, logical))
+        except LzIngestError as exc:
+            tally.fail(entry.path, str(exc))
+            return None
 
     def _needs_sync(self, entry: Entry, logical: str, state: CatalogState, tally: bk.Tally) -> bool:
         try:
@@ -356,5 +376,7 @@ class Scanner:
         if cut <= 0:
             return
         ready, self.work = self.work[:cut], self.work[cut:]
-        batches = [(self.spec.name, self.pass_id, ready[i : i + size]) for i in range(0, len(ready), size)]
-        bk.enqueue(self.conn, self.pass_id, self.spec.file_queue, sync_task, batches)
+        chunks = [ready[i : i + size] for i in range(0, len(ready), size)]
+        batches = [(self.spec.name, self.pass_id, chunk) for chunk in chunks]
+        timeouts = [batch_timeout(chunk) for chunk in chunks]
+        bk.enqueue(self.conn, self.pass_id, self.spec.file_queue, sync_task, batches, timeouts=timeouts)

@@ -22,7 +22,7 @@ from ..plan import Decision, plan
 from ..sources.base import Source, printable
 from . import bookkeeping as bk
 from .context import WorkerContext, current_connection, current_context
-from .lifecycle import RedisLedger, Step, item_labels, run_task
+from .lifecycle import RedisLedger, Step, run_task
 from .meta import entry_meta
 from .scan import SyncItem, checksum_match
 
@@ -50,9 +50,11 @@ def sync_task(job_name: str, pass_id: str, items: list[SyncItem]) -> None:
     """RQ entry point (file queue)."""
     conn = current_connection()
     ctx = current_context()
+    finished: set[int] = set()  # id() of the items done (counted or failed): what an escaping error spares
 
     def body(step: Step) -> None:
         syncer = Syncer(ctx, step.spec, step.handler, redone=bk.is_redone(), stop_check=step.stopped)
+        syncer.finished = finished
         started = time.perf_counter()
         syncer.sync_all(items, step.tally)
         ctx.profiler(step.spec).info(
@@ -63,11 +65,8 @@ def sync_task(job_name: str, pass_id: str, items: list[SyncItem]) -> None:
             counts=dict(step.tally.counts),
         )
 
-    run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, item_labels(items, _item_path))
-
-
-def _item_path(item: SyncItem) -> str:
-    return item.entry.path
+    unfinished = lambda: [item.entry.path for item in items if id(item) not in finished]  # noqa: E731
+    run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, unfinished)
 
 
 _IN_PLACE = frozenset({Action.REGISTER, Action.REGISTER_REPLICA, Action.UPDATE})  # record the file, never read it
@@ -101,6 +100,7 @@ class Syncer:
     ) -> None:
         self.ctx, self.spec, self.handler = ctx, spec, handler
         self.stop_check = stop_check or (lambda: False)  # True once the job was stopped: no further file
+        self.finished: set[int] = set()  # id() of each item counted or failed
         self.source = ctx.source(spec)
         self.redone = redone  # this batch's worker died: some of its work may be in the catalog already
         self._listings: dict[str, adapter.Listing] = {}
@@ -130,12 +130,14 @@ class Syncer:
                 retries = self.handler.max_retries(meta)
                 if attempts > retries:
                     tally.fail(item.entry.path, str(exc), attempts)
+                    self.finished.add(id(item))
                     log_failure(self.ctx, item.entry.path, "sync", exc, attempts)
                     return
                 tally.add("retried")
                 time.sleep(self.handler.delay(meta, attempts))
                 continue
             tally.add(outcome)
+            self.finished.add(id(item))
             return
 
     def sync_one(self, item: SyncItem, meta: dict[str, Any]) -> str:
