@@ -116,6 +116,7 @@ class JobStore:
         if state.get("pass_id"):
             self._drop_pass_keys(pipe, state["pass_id"])
         pipe.delete(key("job", name), key("state", name), key("alive", name))
+        pipe.delete(key("events", name), key("events", name, "failures"))  # a watcher's counters (tasks/events.py)
         pipe.srem(key("jobs"), name)
         pipe.execute()
 
@@ -158,6 +159,7 @@ class JobStore:
 
     def _drop_pass_keys(self, pipe: Any, pass_id: str) -> None:
         pipe.delete(key("counts", pass_id), key("failures", pass_id), key("deletes", pass_id), key("enqueued", pass_id))
+        pipe.delete(key("tasks", pass_id), key("suspect", pass_id))  # tasks/reconcile.py
 
     def counts(self, pass_id: str) -> dict[str, int]:
         raw = self.r.hgetall(key("counts", pass_id))
