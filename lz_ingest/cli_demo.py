@@ -12,6 +12,7 @@ import click
 from .cli_jobs import prepare, run_job
 from .cli_options import redis_options
 from .irods_lite import LiteConfig, LiteServer
+from .progress import plural
 
 
 def make_sample_tree(root: Path) -> int:
@@ -73,7 +74,7 @@ def demo_command(workdir: Path | None, workers: int, **values: Any) -> int:
         files = make_sample_tree(source)
         server = LiteServer(LiteConfig(data_dir=base / "irods-lite", port=0)).start()
         try:
-            click.echo(f"irods-lite on 127.0.0.1:{server.port}; sample landing zone {source} ({files} files)")
+            click.echo(f"irods-lite on 127.0.0.1:{server.port}; sample landing zone {source} ({plural(files, 'file')})")
             env_file = write_irods_env(base / "irods", server.port)
             target = "/tempZone/home/rods/landing-zone"
             click.echo(f"$ lz-ingest rescan {source} {target} --workers {workers} --irods-env {env_file}")

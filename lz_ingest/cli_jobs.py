@@ -18,7 +18,7 @@ from . import preflight as pf
 from .cli_options import job_options, logging_options, redis_options
 from .jobs import JobStore
 from .logs import configure_logging
-from .progress import ProgressLine, old_list_entry, summary, table
+from .progress import ProgressLine, old_list_entry, plural, summary, table
 from .settings import Settings, load_settings
 from .status import JobStatus
 from .worker import DEFAULT_QUEUES, WorkerPool
@@ -194,7 +194,7 @@ def worker_command(concurrency: int, queues: tuple[str, ...], **values: Any) -> 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with WorkerPool(pf.redis_url(conn), queues or DEFAULT_QUEUES, concurrency, settings.log):
-        click.echo(f"{concurrency} workers on queues {', '.join(queues or DEFAULT_QUEUES)}", err=True)
+        click.echo(f"{plural(concurrency, 'worker')} on queues {', '.join(queues or DEFAULT_QUEUES)}", err=True)
         stop.wait()
     return 0
 

@@ -189,8 +189,14 @@ class JobStore:
         return {_s(k): int(v) for k, v in raw.items()}
 
     def failures(self, pass_id: str) -> dict[str, dict[str, Any]]:
-        raw = self.r.hgetall(key("failures", pass_id))
-        return {_s(k): json.loads(v) for k, v in raw.items()}
+        """path -> {"reason", "attempts"}; a reason that starts with its own path (a source's error
+        names the path it is about) has that prefix dropped, so that each path is shown once."""
+        found = {_s(k): json.loads(v) for k, v in self.r.hgetall(key("failures", pass_id)).items()}
+        for path, detail in found.items():
+            reason = detail.get("reason")
+            if isinstance(reason, str) and reason.startswith(f"{path}: "):
+                detail["reason"] = reason[len(path) + 2 :]
+        return found
 
     def events(self, name: str) -> dict[str, int]:
         raw = self.r.hgetall(key("events", name))

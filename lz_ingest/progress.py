@@ -130,7 +130,8 @@ def summary(info: PassInfo, failures: dict[str, dict[str, object]], limit: int =
     for path, detail in list(failures.items())[:limit]:
         lines.append(f"  FAILED {path}: {detail.get('reason')} (attempts: {detail.get('attempts', 1)})")
     if len(failures) > limit:
-        lines.append(f"  ... and {len(failures) - limit} more failures (lz-ingest failures {info.name})")
+        more = plural(len(failures) - limit, "more failure")
+        lines.append(f"  ... and {more} (lz-ingest failures {info.name})")
     return "\n".join(lines)
 
 
