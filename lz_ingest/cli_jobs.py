@@ -16,7 +16,7 @@ import redis
 from . import control
 from . import preflight as pf
 from .cli_options import job_options, logging_options, redis_options
-from .jobs import JobStore
+from .jobs import JobSpec, JobStore
 from .logs import configure_logging
 from .progress import ProgressLine, old_list_entry, plural, summary, table
 from .settings import Settings, load_settings
@@ -59,25 +59,31 @@ def run_job(prepared: control.Prepared, options: dict[str, Any]) -> int:
         count = control.needs_pool(conn, spec, options.get("workers")) if synchronous else 0
         if count:
             stack.enter_context(WorkerPool(pf.redis_url(conn), control.queues(spec), count, options["log"]))
-        pass_id = control.submit(conn, spec, prepared.handler)
-        click.echo(f"job {spec.name} started (pass {pass_id})", err=True)
-        if not synchronous:
-            if not control.serving_workers(conn, spec):
-                click.echo(
-                    f"lz-ingest: warning: {control.no_worker_message(spec)}: job {spec.name} is queued and nothing "
-                    "serves it yet (start `lz-ingest worker`)",
-                    err=True,
-                )
-            return 0
         try:
+            pass_id = control.submit(conn, spec, prepared.handler)
+            click.echo(f"job {spec.name} started (pass {pass_id})", err=True)
+            if not synchronous:
+                _warn_if_unserved(conn, spec)
+                return 0
             status = wait_for(conn, spec.name, progress)
         except KeyboardInterrupt:
+            if not synchronous or not JobStore(conn).state(spec.name):
+                raise  # nothing of the job exists yet (or nobody waits for it): a plain interruption
             control.stop(conn, spec.name)
             click.echo(f"\nlz-ingest: interrupted: job {spec.name} stopped (as `lz-ingest stop {spec.name}`)", err=True)
             return INTERRUPTED
     info = control.status(conn, spec.name)
     click.echo(summary(info, JobStore(conn).failures(info.pass_id)))
     return status
+
+
+def _warn_if_unserved(conn: redis.Redis, spec: JobSpec) -> None:
+    if not control.serving_workers(conn, spec):
+        click.echo(
+            f"lz-ingest: warning: {control.no_worker_message(spec)}: job {spec.name} is queued and nothing serves "
+            "it yet (start `lz-ingest worker`)",
+            err=True,
+        )
 
 
 def prepare(

@@ -75,11 +75,12 @@ def note(info: PassInfo, now: float | None = None) -> str:
         return f"blocked: {info.reason}"
     if info.status is JobStatus.WAITING:
         return f"next pass in {max(0.0, info.next_pass - now):.0f}s ({_when(info.next_pass)})"
-    if info.status is JobStatus.WATCHING and info.events:
-        return "events: " + ", ".join(f"{k} {v}" for k, v in sorted(info.events.items()))
+    notes = []
     if info.served is False:
-        return "queued, but no worker listens on " + ", ".join(info.queues)
-    return ""
+        notes.append("queued, but no worker listens on " + ", ".join(info.queues))
+    if info.events:  # a watcher job's event counts, kept apart from its passes' counts
+        notes.append("events: " + ", ".join(f"{k} {v}" for k, v in sorted(info.events.items())))
+    return "; ".join(notes)
 
 
 @dataclass

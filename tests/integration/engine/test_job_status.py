@@ -4,6 +4,7 @@ waits that cannot end refused, Ctrl-C stopping the job it waits for."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import time
@@ -157,3 +158,12 @@ def test_watch_follows_a_periodic_job_between_passes_until_it_is_stopped(ingest:
             assert proc.poll() is None, lines  # still following
             assert ingest.run("stop", "w1").code == 0
             assert proc.wait(timeout=30) == 0, lines
+
+
+def test_demo_neither_calls_back_into_the_cli_nor_touches_the_environment(ingest: Ingest, tmp_path: Path) -> None:
+    before = dict(os.environ)
+    result = ingest.run("demo", "--dir", str(tmp_path / "demo"), "--workers", "1")
+    assert result.code == 0, result.err
+    assert dict(os.environ) == before
+    assert "job demo: done" in result.out and "17 files discovered" in result.out, result.out
+    assert result.out.count("<- ") == 17
