@@ -175,14 +175,16 @@ def watch_command(job: str, **values: Any) -> int:
 @click.argument("job")
 @redis_options
 def failures_command(job: str, **values: Any) -> int:
-    """Each failed path of the job's latest pass, with its reason and attempts."""
+    """Each failed path of the job's latest pass, with its reason and attempts (tab-separated)."""
     found = control.failures(_conn(values), job)
+    # the rows go to stdout for scripts; what a person needs besides them goes to stderr
     if found.blocked:
-        click.echo(f"job {job} is blocked: {found.blocked}")
+        click.echo(f"job {job} is blocked: {found.blocked}", err=True)
     for path, detail in sorted(found.items.items()):
         click.echo(f"{path}\t{detail.get('reason')}\tattempts={detail.get('attempts', 1)}")
     if not found.items and not found.blocked:
-        click.echo(f"no failures in the last pass of {job}" if found.pass_id else f"job {job} has not run a pass yet")
+        none = f"no failures in the last pass of {job}" if found.pass_id else f"job {job} has not run a pass yet"
+        click.echo(none, err=True)
     return 1 if found.items or found.blocked else 0
 
 

@@ -59,8 +59,8 @@ def test_a_handler_edited_under_a_periodic_job_blocks_it_with_the_reason_shown(i
         watched = ingest.run("watch", "b1")
         assert watched.code == 1 and "blocked: " in watched.err and "changed since" in watched.err, watched
         failed = ingest.run("failures", "b1")
-        assert failed.code == 1 and failed.out.startswith("job b1 is blocked: handler "), failed
-        assert "lz-ingest start" in failed.out  # what to do about it
+        assert failed.code == 1 and failed.err.startswith("job b1 is blocked: handler "), failed
+        assert "lz-ingest start" in failed.err  # what to do about it
         # taking up the new handler: start the job again under the same name
         passes = int(state(url, "b1")["passes"])
         assert ingest.run(*args).code == 0
@@ -117,7 +117,8 @@ def test_failures_says_when_there_are_none(ingest: Ingest, tmp_path: Path) -> No
     src = write_tree(tmp_path / "src", {"a.txt": "a"})
     assert ingest.rescan(src, "--job_name", "ok1", workers=1).code == 0
     result = ingest.run("failures", "ok1")
-    assert result.code == 0 and result.out.strip() == "no failures in the last pass of ok1", result
+    assert result.code == 0 and result.err.strip() == "no failures in the last pass of ok1", result
+    assert result.out == ""  # stdout keeps only the tab-separated rows scripts read
 
 
 def test_ctrl_c_on_rescan_stops_the_job_and_exits_130(ingest: Ingest, tmp_path: Path) -> None:
