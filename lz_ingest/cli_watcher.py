@@ -236,7 +236,7 @@ def _watch(zones: list[Zone]) -> int:
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         for zone in zones:
-            zone.job.register(zone.watcher.config.observer.value)
+            zone.job.register()
             click.echo(f"watching {zone.watcher.root} as job {zone.job.spec.name}", err=True)
         why = run([z.watcher for z in zones], stop)
     finally:

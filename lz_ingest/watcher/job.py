@@ -43,7 +43,7 @@ class WatcherJob:
     def _lock_key(self) -> str:
         return key("watcher", self.spec.name)
 
-    def register(self, observer: str, wait: float = LOCK_TTL + 1.0) -> None:
+    def register(self, wait: float = LOCK_TTL + 1.0) -> None:
         """Take the job's watcher lock (waiting for a dead predecessor's to expire), save it as `watching`."""
         deadline = time.monotonic() + wait
         while not self.conn.set(self._lock_key(), self.token, nx=True, ex=LOCK_TTL):
@@ -55,7 +55,7 @@ class WatcherJob:
         if status != "running":  # a pass of a previous watcher may still run: it ends as usual
             self.store.set_state(self.spec.name, status=WATCHING)
         pipe = self.conn.pipeline()
-        pipe.hset(events_key(self.spec.name), mapping={"started": time.time(), "observer": observer, "backlog": 0})
+        pipe.hset(events_key(self.spec.name), mapping={"started": time.time(), "backlog": 0})
         pipe.set(key("alive", self.spec.name), "1", ex=HEARTBEAT_TTL)
         pipe.execute()
 
@@ -71,11 +71,12 @@ class WatcherJob:
     def stopped(self) -> bool:
         return self.store.state(self.spec.name).get("status") == "stopped"
 
-    def heartbeat(self, counts: Counter[str], backlog: int, last_event: float) -> None:
+    def heartbeat(self, counts: Counter[str], backlog: int, last_event: float, observer: str) -> None:
         pipe = self.conn.pipeline()
         for name, n in counts.items():
             pipe.hincrby(events_key(self.spec.name), name, n)
         values: dict[str | bytes, bytes | float | int | str] = {"backlog": backlog, "heartbeat": time.time()}
+        values["observer"] = observer
         if last_event:
             values["last_event"] = last_event
         pipe.hset(events_key(self.spec.name), mapping=values)

@@ -62,7 +62,7 @@ class Control(Protocol):
 
     def stopped(self) -> bool: ...
 
-    def heartbeat(self, counts: Counter[str], backlog: int, last_event: float) -> None: ...
+    def heartbeat(self, counts: Counter[str], backlog: int, last_event: float, observer: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -304,7 +304,7 @@ class ZoneWatcher:
             self.next_reconcile = now + self.config.reconcile_interval
 
     def _heartbeat(self) -> None:
-        self.control.heartbeat(self.counts, self.backlog(), self.last_event)
+        self.control.heartbeat(self.counts, self.backlog(), self.last_event, self.kind.value if self.kind else "")
         self.counts = Counter()
 
 

@@ -183,8 +183,10 @@ class _EventBatch:
         meta = path_meta(self.spec, directory, coll)
         session = self.ctx.pool(self.spec).session(as_user=self.handler.as_user(meta))
         decision = plan(Entry(directory, EntryKind.DIRECTORY, 0, 0.0), None, self.handler.operation(session, meta))
+        created = False
         with self.handler.around("coll_create", session, meta):
             if decision.action is Action.CREATE_COLLECTION:
-                adapter.ensure_collection(session, coll)
-        tally.add("collections_created" if decision.action is Action.CREATE_COLLECTION else "hooks_only")
+                created = adapter.ensure_collection(session, coll)  # False: another batch made it first
+        if created or decision.action is not Action.CREATE_COLLECTION:
+            tally.add("collections_created" if created else "hooks_only")
         self.known.add(coll)

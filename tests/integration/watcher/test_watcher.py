@@ -12,8 +12,9 @@ import pytest
 
 from tests.engine_fixtures import Ingest, write_tree
 from tests.integration.engine.jobtools import wait_until
+from tests.integration.engine.test_delete import handler_file
 
-from .watchertools import catalog, events, job_state, read, wait_catalog, watcher, write_slowly
+from .watchertools import catalog, events, job_state, read, replica_paths, wait_catalog, watcher, write_slowly
 
 
 @pytest.mark.parametrize("observer", ["inotify", "polling"])
@@ -65,3 +66,43 @@ def test_five_thousand_files_dropped_at_once_all_land_once(ingest: Ingest, tmp_p
         assert int(counts["files_queued"]) == 5000, counts
         print("burst counters:", counts)
     shutil.rmtree(zone)
+
+
+@pytest.mark.parametrize(
+    ("operation", "mode"),
+    [
+        ("REGISTER_SYNC", "DO_NOT_DELETE"),
+        ("REGISTER_SYNC", "UNREGISTER"),
+        ("PUT_SYNC", "TRASH"),
+        ("PUT_SYNC", "NO_TRASH"),
+    ],
+)
+def test_renames_and_deletions_follow_the_delete_mode_without_duplicates(
+    ingest: Ingest, tmp_path: Path, operation: str, mode: str
+) -> None:
+    names = ["keep.txt", "ren.txt", "dir1/x.txt", "dir1/y.txt", "dir1/deep/z.txt", "del.txt", "out.txt", "edit.txt"]
+    zone = write_tree(tmp_path / "zone", {name: name for name in names})
+    (tmp_path / "outside").mkdir()
+    handler = handler_file(tmp_path, operation, mode)
+    job = f"ren-{mode.lower()}"
+    with watcher(ingest, zone, job, "--event_handler", handler):
+        wait_catalog(ingest, set(names))
+        os.rename(zone / "ren.txt", zone / "renamed.txt")
+        os.rename(zone / "dir1", zone / "dir2")
+        (zone / "del.txt").unlink()
+        os.rename(zone / "out.txt", tmp_path / "outside" / "out.txt")
+        (zone / "edit.txt.tmp").write_text("edited, and longer")  # an editor's save: write aside, rename over
+        os.rename(zone / "edit.txt.tmp", zone / "edit.txt")
+        expected = {"keep.txt", "renamed.txt", "dir2/x.txt", "dir2/y.txt", "dir2/deep/z.txt", "edit.txt"}
+        if mode == "DO_NOT_DELETE":
+            expected |= {"del.txt", "out.txt"}
+        wait_catalog(ingest, expected)
+        wait_until(lambda: read(ingest, "edit.txt") == b"edited, and longer", 30, "the edit to be synced")
+        assert read(ingest, "renamed.txt") == b"ren.txt"
+        if operation == "REGISTER_SYNC":  # no replica points at a file that moved
+            assert replica_paths(ingest, "renamed.txt") == [str(zone / "renamed.txt")]
+            assert replica_paths(ingest, "dir2/deep/z.txt") == [str(zone / "dir2/deep/z.txt")]
+        wait_until(lambda: int(events(ingest, job).get("renamed", 0)) == 2, 10, "the renames counted")
+        counts = events(ingest, job)
+        assert int(counts.get("failed", 0)) == 0, counts
+        assert "registered" not in counts and "uploaded" not in counts, counts  # renamed, never copied
