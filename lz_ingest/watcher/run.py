@@ -214,6 +214,10 @@ class ZoneWatcher:
             self.counts[self.changes.rename(src, dest, True)] += 1
             self._walk(dest)
             return
+        moved_directory = self._moved_directory(src, dest)
+        if moved_directory is not None:  # the polling observer reports a directory's files moved before it
+            self._moved(FsEvent(Kind.MOVED, moved_directory[0], True, moved_directory[1]))
+            return
         self._forget(src, directory=False)
         src_skipped, dest_skipped = self.skips(src), self.skips(dest)
         if dest_skipped:
@@ -224,7 +228,25 @@ class ZoneWatcher:
             self.counts[self.changes.rename(src, dest, False)] += 1
         self._touch(dest)
 
+    def _moved_directory(self, src: str, dest: str) -> tuple[str, str] | None:
+        """The directory rename a file's move belongs to (same relative name below two directories, the old
+        one gone), or None for a file moved on its own."""
+        old, new = os.path.dirname(src), os.path.dirname(dest)
+        if old == new or os.path.basename(src) != os.path.basename(dest):
+            return None
+        while os.path.basename(old) == os.path.basename(new) and len(old) > len(self.root) < len(new):
+            old, new = os.path.dirname(old), os.path.dirname(new)
+        if len(old) <= len(self.root) or len(new) <= len(self.root) or os.path.lexists(old):
+            return None
+        return (old, new) if os.path.isdir(new) else None
+
     def _gone(self, path: str, directory: bool) -> None:
+        if os.path.lexists(path):  # replaced since (a save-by-rename the polling observer saw as delete + create)
+            if os.path.isdir(path):
+                self._walk(path)
+            else:
+                self._touch(path)
+            return
         self._forget(path, directory)
         if self.skips(path, directory=directory):
             return

@@ -69,23 +69,24 @@ def test_five_thousand_files_dropped_at_once_all_land_once(ingest: Ingest, tmp_p
 
 
 @pytest.mark.parametrize(
-    ("operation", "mode"),
+    ("operation", "mode", "observer"),
     [
-        ("REGISTER_SYNC", "DO_NOT_DELETE"),
-        ("REGISTER_SYNC", "UNREGISTER"),
-        ("PUT_SYNC", "TRASH"),
-        ("PUT_SYNC", "NO_TRASH"),
+        ("REGISTER_SYNC", "DO_NOT_DELETE", "inotify"),
+        ("REGISTER_SYNC", "UNREGISTER", "inotify"),
+        ("PUT_SYNC", "TRASH", "inotify"),
+        ("PUT_SYNC", "NO_TRASH", "inotify"),
+        ("REGISTER_SYNC", "UNREGISTER", "polling"),
     ],
 )
 def test_renames_and_deletions_follow_the_delete_mode_without_duplicates(
-    ingest: Ingest, tmp_path: Path, operation: str, mode: str
+    ingest: Ingest, tmp_path: Path, operation: str, mode: str, observer: str
 ) -> None:
     names = ["keep.txt", "ren.txt", "dir1/x.txt", "dir1/y.txt", "dir1/deep/z.txt", "del.txt", "out.txt", "edit.txt"]
     zone = write_tree(tmp_path / "zone", {name: name for name in names})
     (tmp_path / "outside").mkdir()
     handler = handler_file(tmp_path, operation, mode)
-    job = f"ren-{mode.lower()}"
-    with watcher(ingest, zone, job, "--event_handler", handler):
+    job = f"ren-{mode.lower()}-{observer}"
+    with watcher(ingest, zone, job, "--event_handler", handler, "--observer", observer, "--poll-interval", "0.2"):
         wait_catalog(ingest, set(names))
         os.rename(zone / "ren.txt", zone / "renamed.txt")
         os.rename(zone / "dir1", zone / "dir2")

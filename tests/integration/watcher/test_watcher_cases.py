@@ -226,3 +226,18 @@ def test_bad_combinations_are_refused_at_start_with_one_line(
     result = ingest.run("watcher", str(zone), ingest.target, "--event_handler", str(handler), *filled)
     assert result.code == 2
     assert message in result.err and len(result.err.strip().splitlines()) == 1, result.err
+
+
+def test_sigterm_queues_everything_seen_before_the_process_exits(ingest: Ingest, tmp_path: Path) -> None:
+    zone = tmp_path / "zone"
+    zone.mkdir()
+    with pool(ingest.redis_url, 2), watcher(ingest, zone, "term", "--settle", "3", workers=0) as proc:
+        for i in range(30):
+            (zone / f"f{i}").write_text(str(i))
+        wait_until(lambda: int(events(ingest, "term").get("events", 0)) >= 30, 20, "the events seen")
+        proc.send_signal(signal.SIGTERM)  # well within the 3 s settle time: nothing was queued yet
+        assert proc.wait(30) == 0
+        counts = events(ingest, "term")
+        assert int(counts.get("queued_at_exit", 0)) == 30, counts
+        wait_catalog(ingest, {f"f{i}" for i in range(30)}, timeout=60)  # the pool beside it syncs them
+    assert job_state(ingest, "term")["status"] == "done"
