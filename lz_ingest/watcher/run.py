@@ -26,7 +26,7 @@ from watchdog.observers.api import BaseObserver
 
 from ..sources.filters import ScanOptions
 from .events import FsEvent, Kind
-from .fs import Alarm, Item, ObserverKind, files_below, start_observer
+from .fs import WATCH_LIMIT_HINT, Alarm, Item, ObserverKind, files_below, start_observer
 from .ignore import IgnoreRule, is_marker, marker_candidates
 from .settle import Settler, Stat, batches
 
@@ -187,8 +187,19 @@ class ZoneWatcher:
         log.warning("events_may_be_lost", path=alarm.path, reason=alarm.reason, action="reconciling rescan")
         self.counts["alarms"] += 1
         self.rescan_reason = alarm.reason
+        if WATCH_LIMIT_HINT in alarm.reason and self.config.observer is ObserverKind.AUTO:
+            self._fall_back_to_polling(alarm)
         if alarm.path != self.root and os.path.isdir(alarm.path):
             self._walk(alarm.path)  # what is there now is found at once; the rescan reconciles the rest
+
+    def _fall_back_to_polling(self, alarm: Alarm) -> None:
+        """auto: a directory beyond the inotify watch limit would go unwatched; poll the whole zone instead."""
+        if self.kind is not ObserverKind.INOTIFY or self.observer is None:
+            return
+        log.warning("observer_fallback", root=self.root, to="polling", reason=alarm.reason, hint=WATCH_LIMIT_HINT)
+        self.observer.stop()
+        self.observer.join(timeout=10)
+        self.observer, self.kind = start_observer(self.root, self.sink, ObserverKind.POLLING, self.config.poll_interval)
 
     def _touch(self, path: str) -> None:
         if self.skips(path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from lz_ingest.errors import ConfigError
 from lz_ingest.model import DeleteMode, Operation
 from lz_ingest.sources.filters import ScanOptions, compile_patterns
 from lz_ingest.watcher.events import FsEvent, Kind
-from lz_ingest.watcher.fs import Alarm
+from lz_ingest.watcher.fs import WATCH_LIMIT_HINT, Alarm, ObserverKind
 from lz_ingest.watcher.ignore import exclude_patterns, ignore_rule
 from lz_ingest.watcher.landing import parse_action
 from lz_ingest.watcher.run import ZoneConfig, ZoneWatcher, excluded
@@ -238,3 +239,22 @@ def test_config_zones_become_command_lines(tmp_path: Path) -> None:
     config.write_text("zones:\n  - {source: /a}\n")
     with pytest.raises(ConfigError, match="zone 1 needs"):
         load_config(str(config))
+
+
+def test_auto_falls_back_to_polling_when_a_directory_is_beyond_the_watch_limit(tmp_path: Path) -> None:
+    zone, rec, clock = _zone(tmp_path, observer=ObserverKind.AUTO, poll_interval=0.1)
+    zone.start()
+    try:
+        assert zone.kind is ObserverKind.INOTIFY
+        (tmp_path / "sub").mkdir()
+        zone.handle(Alarm(str(tmp_path / "sub"), f"cannot watch {tmp_path}/sub: No space left ({WATCH_LIMIT_HINT})"))
+        assert zone.kind is ObserverKind.POLLING
+        (tmp_path / "sub" / "f").write_text("x")
+        deadline = time.monotonic() + 10
+        while str(tmp_path / "sub" / "f") not in rec.queued() and time.monotonic() < deadline:
+            time.sleep(0.05)
+            clock.now += 0.25
+            zone.step()
+        assert rec.queued() == [str(tmp_path / "sub" / "f")]
+    finally:
+        zone.close()
