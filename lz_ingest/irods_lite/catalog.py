@@ -56,8 +56,6 @@ ACCESS_WRITE = 1120
 ACCESS_READ = 1050
 ACCESS_NAMES = {ACCESS_OWN: "own", ACCESS_WRITE: "modify_object", ACCESS_READ: "read_object"}
 
-COORDINATING_TYPES = {"passthru", "random", "roundrobin", "compound", "replication", "load_balanced"}
-
 
 def now_ts(t: float | None = None) -> str:
     """Catalog times are 11-digit zero-padded epoch seconds."""

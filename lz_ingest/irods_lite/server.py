@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import logging
@@ -103,6 +104,26 @@ class Faults:
         return entry[1]
 
 
+class DataDirInUse(RuntimeError):
+    """Another irods-lite holds the data directory (two servers would share one SQLite catalog)."""
+
+
+def lock_data_dir(data_dir: Path) -> TextIO:
+    """An exclusive flock on data_dir/irods-lite.lock, held while the server runs (released on exit)."""
+    fh = open(data_dir / "irods-lite.lock", "a+")  # noqa: SIM115
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "unknown"
+        fh.close()
+        raise DataDirInUse(f"data directory {data_dir} is in use by another irods-lite (pid {holder})") from None
+    fh.truncate(0)
+    fh.write(str(os.getpid()))
+    fh.flush()
+    return fh
+
+
 class LiteServer:
     """A local iRODS-protocol server; start() binds, stop() closes, state lives in data_dir."""
 
@@ -125,16 +146,22 @@ class LiteServer:
         self._request_log: TextIO | None = None
         self._unmatched_seen: set[int] = set()
         self._refuse_timer: threading.Timer | None = None
+        self._lock_file: TextIO | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> LiteServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(self.data_dir / "catalog.sqlite", self.config.zone)
-        self._bootstrap()
-        if self.config.request_log:
-            self._request_log = open(self.config.request_log, "a", buffering=1)  # noqa: SIM115
-        self._listen()
+        self._lock_file = lock_data_dir(self.data_dir)
+        try:
+            self.catalog = Catalog(self.data_dir / "catalog.sqlite", self.config.zone)
+            self._bootstrap()
+            if self.config.request_log:
+                self._request_log = open(self.config.request_log, "a", buffering=1)  # noqa: SIM115
+            self._listen()
+        except BaseException:
+            self.stop()  # closes what was opened and releases the data directory
+            raise
         return self
 
     def _bootstrap(self) -> None:
@@ -202,6 +229,9 @@ class LiteServer:
         if self._request_log:
             self._request_log.close()
             self._request_log = None
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the flock
+            self._lock_file = None
 
     def restart(self) -> None:
         """Stop and start again on the same port, keeping the catalog and the vaults."""
