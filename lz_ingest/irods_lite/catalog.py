@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS meta (
     meta_id INTEGER PRIMARY KEY, object_id INTEGER NOT NULL, attr TEXT NOT NULL,
     value TEXT NOT NULL, units TEXT NOT NULL DEFAULT '', create_ts TEXT, modify_ts TEXT);
 CREATE INDEX IF NOT EXISTS meta_object ON meta (object_id);
+CREATE TABLE IF NOT EXISTS user_groups (
+    group_user_id INTEGER NOT NULL, user_id INTEGER NOT NULL, create_ts TEXT, modify_ts TEXT,
+    PRIMARY KEY (group_user_id, user_id));
+CREATE INDEX IF NOT EXISTS user_groups_user ON user_groups (user_id);
 CREATE TABLE IF NOT EXISTS access (
     object_id INTEGER NOT NULL, user_id INTEGER NOT NULL, access_type INTEGER NOT NULL,
     create_ts TEXT, modify_ts TEXT, PRIMARY KEY (object_id, user_id));
@@ -154,18 +158,47 @@ class Catalog:
     def ensure_user(self, name: str, password: str, user_type: str) -> None:
         with self.tx() as db:
             row = db.execute("SELECT user_id FROM users WHERE user_name=? AND zone_name=?", (name, self.zone))
-            if row.fetchone():
+            found = row.fetchone()
+            if found:
                 db.execute(
                     "UPDATE users SET password=?, user_type=? WHERE user_name=? AND zone_name=?",
                     (password, user_type, name, self.zone),
                 )
+                self._join(db, found[0], found[0])  # catalogs made before groups existed
                 return
-            ts = now_ts()
-            db.execute(
-                "INSERT INTO users (user_id, user_name, zone_name, user_type, password, create_ts, modify_ts)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (self.new_id(), name, self.zone, user_type, password, ts, ts),
-            )
+            self.insert_user(db, name, user_type, password)
+
+    def insert_user(self, db: sqlite3.Connection, name: str, user_type: str, password: str = "") -> int:
+        """A user (or group) row and its personal group membership (db_plugin.cpp chlRegUserRE)."""
+        ts = now_ts()
+        uid = self.new_id()
+        db.execute(
+            "INSERT INTO users (user_id, user_name, zone_name, user_type, password, create_ts, modify_ts)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (uid, name, self.zone, user_type, password, ts, ts),
+        )
+        self._join(db, uid, uid)
+        return uid
+
+    @staticmethod
+    def _join(db: sqlite3.Connection, group_id: int, user_id: int) -> None:
+        ts = now_ts()
+        db.execute("INSERT OR IGNORE INTO user_groups VALUES (?,?,?,?)", (group_id, user_id, ts, ts))
+
+    def add_member(self, group: User, user: User) -> None:
+        with self.tx() as db:
+            self._join(db, group.id, user.id)
+
+    def is_member(self, group: User, user: User) -> bool:
+        return bool(self.query("SELECT 1 FROM user_groups WHERE group_user_id=? AND user_id=?", (group.id, user.id)))
+
+    def remove_member(self, group: User, user: User) -> None:
+        with self.tx() as db:
+            db.execute("DELETE FROM user_groups WHERE group_user_id=? AND user_id=?", (group.id, user.id))
+
+    def group_ids(self, user: User) -> list[int]:
+        """The user's own id and those of the groups it belongs to (what access rows may name)."""
+        return [r[0] for r in self.query("SELECT group_user_id FROM user_groups WHERE user_id=?", (user.id,))]
 
     def user(self, name: str, zone: str | None = None) -> User | None:
         rows = self.query(

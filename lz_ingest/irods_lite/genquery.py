@@ -55,6 +55,8 @@ def _columns() -> dict[int, tuple[str, str]]:
         cols[base + 2] = (group, "'access_type'")
         cols[base + 3] = (group, f"{group}.user_id")
         cols[base + 4] = (group, f"{group}.object_id")
+    cols[900] = ("g", "g.group_user_id")
+    cols[901] = ("g", "(SELECT user_name FROM users WHERE user_id = g.group_user_id)")
     cols.update({101: ("z", "z.zone_id"), 102: ("z", "z.zone_name"), 103: ("z", "z.zone_type")})
     return cols
 
@@ -72,6 +74,7 @@ _TABLES = {
     "mu": "meta mu",
     "ad": "access ad",
     "ac": "access ac",
+    "g": "user_groups g",
 }
 # group -> (group it hangs off, join condition)
 _PARENT = {
@@ -87,6 +90,7 @@ _PAIR_JOINS = {
     ("d", "r"): "d.resc_id = r.resc_id",
     ("ad", "u"): "ad.user_id = u.user_id",
     ("ac", "u"): "ac.user_id = u.user_id",
+    ("g", "u"): "g.user_id = u.user_id",
 }
 
 
@@ -122,7 +126,7 @@ def _groups_for(columns: list[int]) -> set[str]:
 
 def _from_clause(groups: set[str], zone: str, params: list[object]) -> tuple[str, list[str]]:
     tables, joins = [], []
-    for g in ("d", "c", "r", "u", "md", "mc", "mr", "mu", "ad", "ac"):
+    for g in ("d", "c", "r", "u", "md", "mc", "mr", "mu", "ad", "ac", "g"):
         if g in groups:
             tables.append(_TABLES[g])
     if "z" in groups:

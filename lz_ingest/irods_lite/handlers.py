@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import dataobj, metadata, namespace
+from . import admin, dataobj, metadata, namespace
 
 if TYPE_CHECKING:
     from .server import Handler
@@ -24,8 +24,10 @@ HANDLERS: dict[int, Handler] = {
     676: dataobj.api_write,
     679: namespace.api_coll_remove,
     681: namespace.api_coll_create,
+    701: admin.api_general_admin,
     702: metadata.api_genquery,
     706: metadata.api_mod_avu,
+    714: admin.api_user_admin,
     10220: dataobj.api_resource_info,
     20000: dataobj.api_fd_info,
     20002: metadata.api_atomic_avu,

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from . import errors as E
 from . import protocol as P
+from .admin import ensure_public_group
 from .catalog import Catalog, User
 from .config import LEAF_TYPE, LiteConfig
 from .errors import IrodsError
@@ -174,6 +175,7 @@ class LiteServer:
             cat.ensure_resource(spec.name, spec.type, vault, spec.parent or None)
         for u in self.config.users:
             cat.ensure_user(u.name, u.password, "rodsadmin" if u.admin else "rodsuser")
+        ensure_public_group(cat, [u.name for u in self.config.users])
         admin = next((cat.user(u.name) for u in self.config.users if u.admin), None) or cat.user(
             self.config.users[0].name
         )
