@@ -55,10 +55,22 @@ CREATE TABLE IF NOT EXISTS access (
     create_ts TEXT, modify_ts TEXT, PRIMARY KEY (object_id, user_id));
 """
 
-ACCESS_OWN = 1200
-ACCESS_WRITE = 1120
-ACCESS_READ = 1050
-ACCESS_NAMES = {ACCESS_OWN: "own", ACCESS_WRITE: "modify_object", ACCESS_READ: "read_object"}
+# R_TOKN_MAIN's access_type tokens (icatSysInserts.sql; 4.3 names them with underscores).
+ACCESS_TYPES = {
+    "null": 1000, "execute": 1010, "read_annotation": 1020, "read_system_metadata": 1030,
+    "read_metadata": 1040, "read_object": 1050, "write_annotation": 1060, "create_metadata": 1070,
+    "modify_metadata": 1080, "delete_metadata": 1090, "administer_object": 1100, "create_object": 1110,
+    "modify_object": 1120, "delete_object": 1130, "create_token": 1140, "delete_token": 1150,
+    "curate": 1160, "own": 1200,
+}  # fmt: skip
+ACCESS_NAMES = {v: k for k, v in ACCESS_TYPES.items()}
+ACCESS_OWN = ACCESS_TYPES["own"]
+ACCESS_DELETE = ACCESS_TYPES["delete_object"]
+ACCESS_WRITE = ACCESS_TYPES["modify_object"]
+ACCESS_READ = ACCESS_TYPES["read_object"]
+ACCESS_CREATE_METADATA = ACCESS_TYPES["create_metadata"]
+ACCESS_MODIFY_METADATA = ACCESS_TYPES["modify_metadata"]
+ACCESS_DELETE_METADATA = ACCESS_TYPES["delete_metadata"]
 
 
 def now_ts(t: float | None = None) -> str:
@@ -278,16 +290,35 @@ class Catalog:
         return (rows[0][0], rows[0][1]) if rows else None
 
     def insert_collection(self, db: sqlite3.Connection, name: str, owner: User) -> int:
+        """A collection owned by `owner`; under a parent with inheritance on, it also takes the parent's ACLs
+        and its inheritance (db_plugin.cpp chlRegColl)."""
         parent, _ = split_path(name)
         cid = self.new_id()
         ts = now_ts()
+        row = db.execute("SELECT coll_id, inheritance FROM collections WHERE coll_name=?", (parent,)).fetchone()
+        inherit = name != "/" and row is not None and row[1] == "1"
         db.execute(
             "INSERT INTO collections (coll_id, coll_name, parent_coll_name, owner_name, owner_zone,"
-            " create_ts, modify_ts) VALUES (?,?,?,?,?,?,?)",
-            (cid, name, parent if name != "/" else "/", owner.name, owner.zone, ts, ts),
+            " inheritance, create_ts, modify_ts) VALUES (?,?,?,?,?,?,?,?)",
+            (cid, name, parent if name != "/" else "/", owner.name, owner.zone, "1" if inherit else "", ts, ts),
         )
+        if inherit:
+            self.inherit_access(db, row[0], cid)
         db.execute("INSERT OR REPLACE INTO access VALUES (?,?,?,?,?)", (cid, owner.id, ACCESS_OWN, ts, ts))
         return cid
+
+    @staticmethod
+    def inherit_access(db: sqlite3.Connection, coll_id: int, object_id: int) -> None:
+        """Copy a collection's ACLs onto a new object or subcollection (its owner's row is set after)."""
+        ts = now_ts()
+        db.execute(
+            "INSERT OR REPLACE INTO access SELECT ?, user_id, access_type, ?, ? FROM access WHERE object_id=?",
+            (object_id, ts, ts, coll_id),
+        )
+
+    def inherits(self, coll_id: int) -> bool:
+        rows = self.query("SELECT inheritance FROM collections WHERE coll_id=?", (coll_id,))
+        return bool(rows) and rows[0][0] == "1"
 
     def ensure_collection_tree(self, name: str, owner: User) -> None:
         """Create name and its missing ancestors (used for bootstrap)."""
@@ -305,10 +336,16 @@ class Catalog:
             db.execute("INSERT OR REPLACE INTO access VALUES (?,?,?,?,?)", (object_id, user.id, access_type, ts, ts))
 
     def access_level(self, object_id: int, user: User) -> int:
-        rows = self.query("SELECT access_type FROM access WHERE object_id=? AND user_id=?", (object_id, user.id))
-        return rows[0][0] if rows else 0
+        """The user's best access to an object, its own or through a group (R_USER_GROUP x R_OBJT_ACCESS)."""
+        rows = self.query(
+            "SELECT MAX(a.access_type) FROM access a JOIN user_groups g ON g.group_user_id = a.user_id"
+            " WHERE a.object_id=? AND g.user_id=?",
+            (object_id, user.id),
+        )
+        return rows[0][0] or 0 if rows else 0
 
     def require_access(self, object_id: int, user: User, level: int, what: str) -> None:
+        """Non-admin client users need `level`; irods-lite lets a rodsadmin through (see the README)."""
         if user.is_admin or self.access_level(object_id, user) >= level:
             return
         raise IrodsError(E.CAT_NO_ACCESS_PERMISSION, f"{user.name} may not access {what}")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from . import errors as E
 from . import protocol as P
-from .catalog import ACCESS_OWN, ACCESS_READ, ACCESS_WRITE, Catalog, Replica, now_ts, split_path
+from .catalog import ACCESS_MODIFY_METADATA, ACCESS_OWN, ACCESS_READ, ACCESS_WRITE, Catalog, Replica, now_ts, split_path
 from .errors import IrodsError, check_path_length
 from .placement import leaf_for_register, leaf_for_write, matches
 
@@ -64,6 +64,7 @@ def insert_replica(
     _, name = split_path(logical_path)
     ts = now_ts()
     with server.cat.tx() as db:
+        new_object = not data_id
         data_id = data_id or server.cat.new_id()
         db.execute(
             "INSERT INTO data_objects (data_id, coll_id, data_name, repl_num, data_type, data_size, resc_id,"
@@ -75,7 +76,10 @@ def insert_replica(
                 repl.get("checksum", ""), ts, repl.get("mtime") or ts, ts,
             ),
         )  # fmt: skip
-        db.execute("INSERT OR IGNORE INTO access VALUES (?,?,?,?,?)", (data_id, conn.user.id, ACCESS_OWN, ts, ts))
+        if new_object:  # a new replica of an object keeps the object's ACLs
+            if server.cat.inherits(coll_id):  # db_plugin.cpp chlRegDataObj: the collection's ACLs too
+                server.cat.inherit_access(db, coll_id, data_id)
+            db.execute("INSERT OR REPLACE INTO access VALUES (?,?,?,?,?)", (data_id, conn.user.id, ACCESS_OWN, ts, ts))
     return data_id
 
 
@@ -415,7 +419,9 @@ def api_mod_data_obj_meta(server: LiteServer, conn: Conn, msg: P.Message) -> Rep
     if not replicas:
         raise IrodsError(E.CAT_UNKNOWN_FILE, f"{path} does not exist")
     assert conn.user is not None
-    server.cat.require_access(replicas[0].data_id, conn.user, ACCESS_WRITE, path)
+    # db_plugin.cpp chlModDataObjMeta: modify_metadata; a checksum alone needs only read
+    needed = ACCESS_READ if set(params) - {"all"} == {"chksum"} else ACCESS_MODIFY_METADATA
+    server.cat.require_access(replicas[0].data_id, conn.user, needed, path)
     which = {k: v for k, v in (("resc_hier", P.text(info, "rescHier")), ("rescName", P.text(info, "rescName"))) if v}
     if not which:
         which["replNum"] = P.text(info, "replNum", "0")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import errors as E
+from .catalog import ACCESS_NAMES, ACCESS_READ
 from .errors import IrodsError
 
 ORDER_BY = 0x400
@@ -17,8 +18,13 @@ UPPER_CASE_WHERE = 0x200
 AGGREGATES = {2: "MIN", 3: "MAX", 4: "SUM", 5: "AVG", 6: "COUNT"}
 
 _ACCESS_NAME = (
-    "CASE {a}.access_type WHEN 1200 THEN 'own' WHEN 1120 THEN 'modify_object'"
-    " WHEN 1050 THEN 'read_object' ELSE 'null' END"
+    "CASE {a}.access_type " + " ".join(f"WHEN {k} THEN '{v}'" for k, v in sorted(ACCESS_NAMES.items())) + " END"
+)
+# general_query.cpp genqAppendAccessCheck (acAclPolicy STRICT, the stock core.re): for a client user below
+# rodsadmin, data objects and collections only where the user, or a group it is in, has read_object or more.
+_VISIBLE = (
+    "{col} IN (SELECT a.object_id FROM access a JOIN user_groups ug ON ug.group_user_id = a.user_id"
+    f" WHERE ug.user_id = ? AND a.access_type >= {ACCESS_READ})"
 )
 
 
@@ -187,7 +193,8 @@ def _condition(col: int, cond: str, upper: bool, params: list[object]) -> str:
     return _one_condition(expr, cond, upper, params)
 
 
-def translate(q: GenQuery, zone: str) -> Translation:
+def translate(q: GenQuery, zone: str, reader: int | None = None) -> Translation:
+    """The SQL for a query; `reader` is the id of a non-admin client user whose access limits the rows."""
     if not q.select:
         raise IrodsError(E.CAT_INVALID_ARGUMENT, "GenQuery selects no column")
     columns = [c for c, _ in q.select]
@@ -215,6 +222,11 @@ def translate(q: GenQuery, zone: str) -> Translation:
     upper = bool(q.options & UPPER_CASE_WHERE)
     for col, cond in q.where:
         where.append(_condition(col, cond, upper, params))
+    if reader is not None:
+        for group, key in (("d", "d.data_id"), ("c", "c.coll_id")):
+            if group in groups:
+                where.append(_VISIBLE.format(col=key))
+                params.append(reader)
     distinct = "" if q.options & NO_DISTINCT else "DISTINCT "
     sql = f"SELECT {distinct}{', '.join(select_exprs)} FROM {from_sql}"
     if where:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import admin, dataobj, metadata, namespace
+from . import access, admin, dataobj, metadata, namespace
 
 if TYPE_CHECKING:
     from .server import Handler
@@ -27,6 +27,7 @@ HANDLERS: dict[int, Handler] = {
     701: admin.api_general_admin,
     702: metadata.api_genquery,
     706: metadata.api_mod_avu,
+    707: access.api_mod_access_control,
     714: admin.api_user_admin,
     10220: dataobj.api_resource_info,
     20000: dataobj.api_fd_info,

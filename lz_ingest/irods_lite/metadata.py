@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING
 from . import errors as E
 from . import genquery as G
 from . import protocol as P
-from .catalog import ACCESS_WRITE, Catalog, User, now_ts
+from .catalog import ACCESS_CREATE_METADATA, ACCESS_DELETE_METADATA, ACCESS_MODIFY_METADATA, Catalog, User, now_ts
 from .errors import IrodsError
 
 if TYPE_CHECKING:
     from .server import Conn, LiteServer, Reply
 
 _KINDS = {"-d": "d", "-C": "C", "-c": "C", "-R": "R", "-r": "R", "-u": "u"}
+_NEEDED = {"add": ACCESS_CREATE_METADATA, "adda": ACCESS_CREATE_METADATA, "rm": ACCESS_DELETE_METADATA,
+           "rmw": ACCESS_DELETE_METADATA, "rmi": ACCESS_DELETE_METADATA}  # fmt: skip
 _JSON_KINDS = {"data_object": "d", "collection": "C", "resource": "R", "user": "u"}
 
 
@@ -24,19 +26,19 @@ def _reply(int_info: int = 0, body: bytes = b"") -> Reply:
     return Reply(int_info, body)
 
 
-def object_id(cat: Catalog, kind: str, name: str, user: User) -> int:
+def object_id(cat: Catalog, kind: str, name: str, user: User, level: int = ACCESS_MODIFY_METADATA) -> int:
     """The catalog id an AVU hangs on, after checking the user may change it."""
     if kind == "d":
         replicas = cat.replicas(name)
         if not replicas:
             raise IrodsError(E.CAT_UNKNOWN_FILE, f"{name} does not exist")
-        cat.require_access(replicas[0].data_id, user, ACCESS_WRITE, name)
+        cat.require_access(replicas[0].data_id, user, level, name)
         return replicas[0].data_id
     if kind == "C":
         found = cat.collection(name)
         if found is None:
             raise IrodsError(E.CAT_UNKNOWN_COLLECTION, f"{name} does not exist")
-        cat.require_access(found[0], user, ACCESS_WRITE, name)
+        cat.require_access(found[0], user, level, name)
         return found[0]
     if not user.is_admin:
         raise IrodsError(E.CAT_NO_ACCESS_PERMISSION, "only a rodsadmin may change resource or user AVUs")
@@ -83,7 +85,7 @@ def api_mod_avu(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         return _copy(cat, conn.user, args)
     if kind is None:
         raise IrodsError(E.CAT_INVALID_ARGUMENT, f"unknown object type {args[1]!r}")
-    oid = object_id(cat, kind, args[2], conn.user)
+    oid = object_id(cat, kind, args[2], conn.user, _NEEDED.get(op, ACCESS_MODIFY_METADATA))
     attr, value, units = args[3], args[4], args[5]
     with cat.tx() as db:
         if op in ("add", "adda"):
@@ -201,7 +203,8 @@ def api_genquery(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
     zone = q.keywords.get("zone", server.config.zone)
     if zone != server.config.zone:
         raise IrodsError(E.CAT_NO_ROWS_FOUND, f"unknown zone {zone}")
-    translation = G.translate(q, server.config.zone)
+    assert conn.user is not None
+    translation = G.translate(q, server.config.zone, None if conn.user.is_admin else conn.user.id)
     raw = server.cat.query(translation.sql, translation.params)
     rows = G.text_rows(raw)[max(0, q.offset) :]
     if q.max_rows <= 0:
