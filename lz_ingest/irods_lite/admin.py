@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import errors as E
 from . import protocol as P
+from . import resource_admin
 from .catalog import Catalog, User, now_ts
 from .errors import IrodsError
 from .obf import PasswordEncodingError, new_password
@@ -25,6 +26,13 @@ log = logging.getLogger("irods_lite")
 USER_TYPES = ("rodsuser", "rodsadmin", "groupadmin", "rodsgroup")
 PUBLIC_GROUP = "public"
 _NAME = re.compile(r"^[\w.@-]+$")  # irods::user::validate_name's character set
+_RESOURCE_ACTIONS = {
+    ("add", "resource"),
+    ("rm", "resource"),
+    ("add", "childtoresc"),
+    ("rm", "childfromresc"),
+    ("modify", "resource"),
+}
 _USER_FIELDS = {"comment": "comment", "info": "info"}
 
 
@@ -184,12 +192,29 @@ def api_general_admin(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         _modify_user(server, conn, args)
     elif action == "modify" and what == "group":
         _modify_group(server, args)
+    elif (action, what) in _RESOURCE_ACTIONS:
+        _resources(server, args)
     elif action == "rm" and what == "unusedAVUs":
         pass  # irods-lite keeps each AVU with its object: none is ever left unused
     else:
         log.warning("irods-lite: GENERAL_ADMIN %s %s is not implemented", action, what)
         raise IrodsError(E.SYS_NOT_SUPPORTED, f"GENERAL_ADMIN {action} {what}")
     return _reply(0)
+
+
+def _resources(server: LiteServer, args: list[str]) -> None:
+    cat = server.cat
+    action = (args[0], args[1])
+    if action == ("add", "resource"):
+        resource_admin.add_resource(cat, args)
+    elif action == ("rm", "resource"):
+        resource_admin.remove_resource(cat, args, server.config.default_resource)
+    elif action == ("add", "childtoresc"):
+        resource_admin.add_child(cat, args)
+    elif action == ("rm", "childfromresc"):
+        resource_admin.remove_child(cat, args)
+    else:
+        resource_admin.modify_resource(cat, args)
 
 
 def api_user_admin(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:

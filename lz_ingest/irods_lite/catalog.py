@@ -247,6 +247,49 @@ class Catalog:
                 joined = ";".join(filter(None, [kids[0], name]))
                 db.execute("UPDATE resources SET resc_children=? WHERE resc_name=?", (joined, parent))
 
+    def set_parent(self, child: str, parent: str | None) -> None:
+        """Attach a resource under a parent (None: detach), and re-derive the stored hierarchies of the
+        replicas below it (a real catalog derives them from resc_parent on every query)."""
+        with self.tx() as db:
+            self._resources.clear()
+            old = db.execute("SELECT resc_parent FROM resources WHERE resc_name=?", (child,)).fetchone()[0]
+            if old:
+                kids = db.execute("SELECT resc_children FROM resources WHERE resc_id=?", (int(old),)).fetchone()[0]
+                rest = ";".join(k for k in kids.split(";") if k and k != child)
+                db.execute("UPDATE resources SET resc_children=? WHERE resc_id=?", (rest, int(old)))
+            parent_id = ""
+            if parent:
+                pid, kids = db.execute(
+                    "SELECT resc_id, resc_children FROM resources WHERE resc_name=?", (parent,)
+                ).fetchone()
+                parent_id = str(pid)
+                joined = ";".join(filter(None, [kids, child]))
+                db.execute("UPDATE resources SET resc_children=? WHERE resc_id=?", (joined, pid))
+            db.execute(
+                "UPDATE resources SET resc_parent=?, modify_ts=? WHERE resc_name=?", (parent_id, now_ts(), child)
+            )
+            self._resources.clear()
+            for rid in self._subtree_resource_ids(child):
+                leaf = self.resource_by_id(rid)
+                if leaf is not None:
+                    db.execute("UPDATE data_objects SET resc_hier=? WHERE resc_id=?", (self.hierarchy_of(leaf), rid))
+
+    def _subtree_resource_ids(self, name: str) -> list[int]:
+        resc = self.resource(name)
+        if resc is None:
+            return []
+        return [resc.id] + [rid for kid in resc.children for rid in self._subtree_resource_ids(kid)]
+
+    def remove_resource(self, name: str) -> None:
+        with self.tx() as db:
+            self._resources.clear()
+            db.execute("DELETE FROM resources WHERE resc_name=?", (name,))
+
+    def update_resource(self, name: str, column: str, value: str) -> None:
+        with self.tx() as db:
+            self._resources.clear()
+            db.execute(f"UPDATE resources SET {column}=?, modify_ts=? WHERE resc_name=?", (value, now_ts(), name))
+
     def resource(self, name: str) -> Resource | None:
         """By name, cached: resources change only through ensure_resource, which empties the cache."""
         with self.lock:
