@@ -396,7 +396,7 @@ class LiteServer:
             return handler(self, conn, msg)
         except IrodsError as exc:
             log.debug("api %d -> %d %s", api, exc.code, exc.message)
-            return Reply(exc.code)
+            return Reply(exc.code, exc.body)
         except Exception:
             log.exception("irods-lite: API %d failed", api)
             return Reply(E.SYS_INVALID_INPUT_PARAM)
