@@ -9,7 +9,7 @@ DEFAULT_VERSION = "4.3.4"
 LEGACY_VERSION = "4.2.12"
 LEAF_TYPE = "unixfilesystem"
 # The coordinating types irods-lite implements (each picks one child on write); a leaf has a vault.
-COORDINATING_TYPES = ("passthru", "random", "roundrobin", "compound", "replication", "load_balanced")
+COORDINATING_TYPES = ("passthru", "random", "roundrobin", "compound", "replication", "load_balanced", "deferred")
 RESOURCE_TYPES = (LEAF_TYPE, *COORDINATING_TYPES)
 
 

@@ -6,6 +6,7 @@ server, for replicas irods-lite keeps in its own vaults (or registered files).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import errors as E
 from . import protocol as P
-from .catalog import ACCESS_READ, ACCESS_WRITE, Catalog, Replica, now_ts
+from .catalog import ACCESS_READ, ACCESS_WRITE, Catalog, Replica, Resource, now_ts
 from .dataobj import _create, _finalize, _pick_replica, insert_replica
 from .errors import IrodsError
 from .placement import leaf_for_write, matches, requested_resource
@@ -75,6 +76,14 @@ def api_replicate(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         if existing.status != "1":
             _overwrite(cat, source, existing)
         return _reply(0)
+    _new_replica(server, conn, path, source, replicas, leaf, hier)
+    return _reply(0)
+
+
+def _new_replica(
+    server: LiteServer, conn: Conn, path: str, source: Replica, replicas: list[Replica], leaf: Resource, hier: str
+) -> None:
+    cat = server.cat
     repl_num = max(r.repl_num for r in replicas) + 1
     physical = cat.vault_path(leaf, path)
     if any(r.path == physical for r in replicas) or os.path.exists(physical):
@@ -85,11 +94,37 @@ def api_replicate(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
     repl.update(status="1", checksum=source.checksum, mtime=source.modify_ts, data_type=source.data_type)
     insert_replica(server, conn, source.data_id, source.coll_id, path, repl)
     with cat.tx() as db:  # a replica belongs to the object's owner, whoever made it
-        db.execute(
-            "UPDATE data_objects SET owner_name=? WHERE data_id=? AND repl_num=?",
-            (source.owner, source.data_id, repl_num),
-        )
-    return _reply(0)
+        sql = "UPDATE data_objects SET owner_name=? WHERE data_id=? AND repl_num=?"
+        db.execute(sql, (source.owner, source.data_id, repl_num))
+
+
+def _leaves(cat: Catalog, resc: Resource) -> list[Resource]:
+    if not resc.children:
+        return [resc]
+    kids = [cat.resource(k) for k in resc.children]
+    return [leaf for kid in kids if kid is not None for leaf in _leaves(cat, kid)]
+
+
+def fan_out(server: LiteServer, conn: Conn, path: str, data_id: int, repl_num: int) -> None:
+    """A write through a replication resource reaches every leaf below it (the replication plugin's
+    replicate-on-close): the other leaves get (or have brought up to date) a copy of the written replica."""
+    cat = server.cat
+    source = next((r for r in cat.replicas_by_id(data_id) if r.repl_num == repl_num), None)
+    if source is None or source.status != "1":
+        return
+    for name in source.resc_hier.split(";")[:-1]:
+        node = cat.resource(name)
+        if node is None or node.type != "replication":
+            continue
+        for leaf in _leaves(cat, node):
+            if leaf.id == source.resc_id:
+                continue
+            current = cat.replicas_by_id(data_id)
+            existing = next((r for r in current if r.resc_id == leaf.id), None)
+            if existing is not None:
+                _overwrite(cat, source, existing)
+            else:
+                _new_replica(server, conn, path, source, current, leaf, cat.hierarchy_of(leaf))
 
 
 def _absolute_in_zone(path: str, zone: str) -> None:
@@ -124,17 +159,18 @@ def api_copy(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
     with open(source.path, "rb") as fh:
         shutil.copyfileobj(fh, of.fh, 1 << 20)
     of.fh.close()
-    _finalize(server, of, options, good=True)
+    _finalize(server, of, options, good=True, conn=conn)
     return _reply(0)
 
 
 def _truncate_file(replica: Replica, size: int) -> None:
+    """UNIX_FILE_TRUNCATE_ERR minus the errno, as the unixfilesystem plugin answers."""
     if size < 0:
-        raise IrodsError(E.UNIX_FILE_TRUNCATE_ERR, "negative size")
+        raise IrodsError(E.UNIX_FILE_TRUNCATE_ERR - errno.EINVAL, "negative size")
     try:
         os.truncate(replica.path, size)
     except OSError as exc:
-        raise IrodsError(E.UNIX_FILE_TRUNCATE_ERR, f"{replica.path}: {exc.strerror}") from None
+        raise IrodsError(E.UNIX_FILE_TRUNCATE_ERR - (exc.errno or 0), f"{replica.path}: {exc.strerror}") from None
 
 
 def _set_size(cat: Catalog, replica: Replica, size: int) -> None:
@@ -189,5 +225,8 @@ def api_replica_truncate(server: LiteServer, conn: Conn, msg: P.Message) -> Repl
     except IrodsError as exc:
         raise _json_error(exc.code, exc.message) from None
     _set_size(cat, target, size)
+    with cat.tx() as db:  # the truncated replica is now the good one, as after a write
+        sql = "UPDATE data_objects SET repl_status=CASE WHEN repl_num=? THEN '1' ELSE '0' END WHERE data_id=?"
+        db.execute(sql, (target.repl_num, target.data_id))
     result = {"replica_number": target.repl_num, "resource_hierarchy": target.resc_hier, "message": ""}
     return _reply(0, P.str_pi(json.dumps(result)))

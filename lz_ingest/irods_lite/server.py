@@ -38,6 +38,7 @@ class Reply:
     int_info: int = 0
     body: bytes = b""
     bs: bytes = b""
+    errors: list[tuple[int, str]] | None = None  # the error stack (RError_PI), when more than the status
 
 
 @dataclass
@@ -366,6 +367,8 @@ class LiteServer:
             if isinstance(msg.bs, P.Bulk):
                 msg.bs.drain()  # the bytes of a write that was refused (or failed) before it took them
             error = P.error_stack(reply.int_info, "") if reply.int_info < 0 else b""
+            if reply.errors:
+                error = P.error_stack_of(reply.errors)
             self.send(conn, P.Message("RODS_API_REPLY", reply.body, error, reply.bs, reply.int_info))
 
     def _dispatch(self, conn: Conn, msg: P.Message) -> Reply:
