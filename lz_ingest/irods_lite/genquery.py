@@ -185,12 +185,35 @@ def _one_condition(expr: str, cond: str, upper: bool, params: list[object]) -> s
     return f"{col} {sql_op} {wrap}"
 
 
-def _condition(col: int, cond: str, upper: bool, params: list[object]) -> str:
-    expr = COLUMNS[col][1]
+def _condition(col: int, cond: str, upper: bool, params: list[object], alias: str | None = None) -> str:
+    group, expr = COLUMNS[col]
+    if alias:
+        expr = expr.replace(f"{group}.", f"{alias}.")
     parts = re.split(r"\s*\|\|\s*(?=(?:[^']*'[^']*')*[^']*$)", cond)
     if len(parts) > 1:
         return "(" + " OR ".join(_one_condition(expr, p, upper, params) for p in parts) + ")"
     return _one_condition(expr, cond, upper, params)
+
+
+_AVU_NAME_COLUMNS = {600: "md", 610: "mc", 630: "mr", 640: "mu"}
+
+
+def _avu_aliases(where: list[tuple[int, str]]) -> list[str | None]:
+    """Each further condition on an AVU attribute name starts a new join of the metadata table, which that
+    name's value and units conditions then use (general_query.cpp: several AVUs of one object at once)."""
+    seen: dict[int, int] = {}
+    current: dict[int, str | None] = {}
+    out: list[str | None] = []
+    for col, _ in where:
+        base = next((b for b in _AVU_NAME_COLUMNS if b <= col <= b + 5), None)
+        if base is None:
+            out.append(None)
+            continue
+        if col == base:
+            seen[base] = seen.get(base, 0) + 1
+            current[base] = f"{_AVU_NAME_COLUMNS[base]}{seen[base]}" if seen[base] > 1 else None
+        out.append(current.get(base))
+    return out
 
 
 def translate(q: GenQuery, zone: str, reader: int | None = None) -> Translation:
@@ -220,8 +243,13 @@ def translate(q: GenQuery, zone: str, reader: int | None = None) -> Translation:
     from_sql, joins = _from_clause(groups, zone, params)
     where = list(joins)
     upper = bool(q.options & UPPER_CASE_WHERE)
-    for col, cond in q.where:
-        where.append(_condition(col, cond, upper, params))
+    aliases = _avu_aliases(q.where)
+    for extra in sorted({a for a in aliases if a}):
+        base = extra.rstrip("0123456789")
+        from_sql += f", meta {extra}"
+        where.append(_PARENT[base][1].replace(f"{base}.", f"{extra}.", 1))
+    for (col, cond), alias in zip(q.where, aliases, strict=True):
+        where.append(_condition(col, cond, upper, params, alias))
     if reader is not None:
         for group, key in (("d", "d.data_id"), ("c", "c.coll_id")):
             if group in groups:
