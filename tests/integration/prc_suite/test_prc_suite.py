@@ -156,7 +156,6 @@ def suite_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _unpack(_cached_sdist(), tmp_path_factory.mktemp("prc-sdist"))
 
 
-@pytest.mark.xfail(reason="work in progress: GENERAL_ADMIN (701), 625 and 722 not implemented yet", strict=True)
 def test_python_irodsclient_suite_passes_against_irods_lite(
     suite_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
