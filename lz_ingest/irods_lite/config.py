@@ -8,6 +8,9 @@ from pathlib import Path
 DEFAULT_VERSION = "4.3.4"
 LEGACY_VERSION = "4.2.12"
 LEAF_TYPE = "unixfilesystem"
+# The coordinating types irods-lite implements (each picks one child on write); a leaf has a vault.
+COORDINATING_TYPES = ("passthru", "random", "roundrobin", "compound", "replication", "load_balanced", "deferred")
+RESOURCE_TYPES = (LEAF_TYPE, *COORDINATING_TYPES)
 
 
 class ConfigSyntaxError(ValueError):
@@ -41,11 +44,10 @@ class ResourceSpec:
         parts = text.split(":")
         if not parts[0] or len(parts) > 3:
             raise ConfigSyntaxError(f"resource {text!r}: expected name[:type[:parent]]")
-        return cls(
-            parts[0],
-            parts[1] if len(parts) > 1 and parts[1] else LEAF_TYPE,
-            parts[2] if len(parts) > 2 else "",
-        )
+        rtype = parts[1] if len(parts) > 1 and parts[1] else LEAF_TYPE
+        if rtype not in RESOURCE_TYPES:
+            raise ConfigSyntaxError(f"resource {text!r}: unknown type {rtype!r} (one of {', '.join(RESOURCE_TYPES)})")
+        return cls(parts[0], rtype, parts[2] if len(parts) > 2 else "")
 
 
 def parse_version(text: str) -> tuple[int, int, int]:
@@ -77,6 +79,9 @@ class LiteConfig:
     def all_resources(self) -> tuple[ResourceSpec, ...]:
         """demoResc first, then the configured ones, parents before children."""
         specs = [ResourceSpec("demoResc")] + [r for r in self.resources if r.name != "demoResc"]
+        for spec in specs:
+            if spec.type not in RESOURCE_TYPES:
+                raise ConfigSyntaxError(f"resource {spec.name}: unknown type {spec.type!r}")
         ordered: list[ResourceSpec] = []
         pending = list(specs)
         while pending:
