@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 from irods.column import Criterion
@@ -16,6 +17,7 @@ from irods.session import iRODSSession
 
 from ..errors import ConfigError
 from ..settings import IrodsSettings
+from ..settings_tls import NEGOTIATE, negotiates
 from .session import SessionPool
 
 
@@ -30,9 +32,12 @@ def check_connection(irods: IrodsSettings, target: str) -> iRODSSession:
     session = open_session(irods)
     try:
         session.collections.exists(target)
+    except ssl.SSLError as exc:  # before OSError, of which it is one
+        session.cleanup()
+        raise ConfigError(f"iRODS at {where}: {tls_problem(irods, exc)}") from None
     except NetworkException as exc:
         session.cleanup()
-        raise ConfigError(f"iRODS at {where} unreachable: {exc}") from None
+        raise ConfigError(f"iRODS at {where}: {network_problem(irods, exc)}") from None
     except (CAT_INVALID_AUTHENTICATION, CAT_INVALID_USER):
         session.cleanup()
         raise ConfigError(f"iRODS at {where}: authentication failed for {irods.user}#{irods.zone}") from None
@@ -40,6 +45,29 @@ def check_connection(irods: IrodsSettings, target: str) -> iRODSSession:
         session.cleanup()
         raise ConfigError(f"iRODS at {where}: {type(exc).__name__} {exc}".strip()) from None
     return session
+
+
+def tls_problem(irods: IrodsSettings, exc: ssl.SSLError) -> str:
+    """One line for a failed TLS handshake, naming the CA the certificate was checked against."""
+    against = "against the system's CA certificates"
+    for key in ("irods_ssl_ca_certificate_file", "irods_ssl_ca_certificate_path"):
+        if irods.options.get(key):
+            against = f"against {key} {irods.options[key]}"
+            break
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate verification failed {against}: {exc.verify_message}"
+    return f"TLS handshake failed: {exc.reason or exc}"
+
+
+def network_problem(irods: IrodsSettings, exc: NetworkException) -> str:
+    text = str(exc)
+    if "negotiation failure" in text:  # PRC: "Client-Server negotiation failure: <client>,<server>"
+        client, _, server = text.rpartition(": ")[2].partition(",")
+        return f"TLS negotiation failed: client policy {client}, server policy {server}"
+    if "receive server response" in text and not negotiates(irods.options):
+        # a server requiring TLS ends a connection that did not negotiate right after its RODS_VERSION
+        return f"unreachable: {text} (a zone that requires TLS needs irods_client_server_negotiation {NEGOTIATE})"
+    return f"unreachable: {text}"
 
 
 def check_resource(session: Any, resource: str) -> None:

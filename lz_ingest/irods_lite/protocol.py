@@ -147,7 +147,7 @@ _HEADER_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Header:
     type: str
     msg_len: int
