@@ -63,7 +63,7 @@ def network_problem(irods: IrodsSettings, exc: NetworkException) -> str:
     text = str(exc)
     if "negotiation failure" in text:  # PRC: "Client-Server negotiation failure: <client>,<server>"
         client, _, server = text.rpartition(": ")[2].partition(",")
-        return f"TLS negotiation failed: client policy {client}, server policy {server}"
+        return f"TLS negotiation failed: irods_client_server_policy {client} against the server's policy {server}"
     if "receive server response" in text and not negotiates(irods.options):
         # a server requiring TLS ends a connection that did not negotiate right after its RODS_VERSION
         return f"unreachable: {text} (a zone that requires TLS needs irods_client_server_negotiation {NEGOTIATE})"

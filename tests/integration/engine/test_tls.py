@@ -170,7 +170,9 @@ def test_a_missing_ca_file_is_one_line_naming_it(tls_ingest: Ingest, tmp_path: P
 def test_refusing_tls_against_a_zone_that_requires_it_is_one_line(tls_ingest: Ingest, tmp_path: Path) -> None:
     _edit_env("irods_client_server_policy", "CS_NEG_REFUSE")
     result = tls_ingest.rescan(write_tree(tmp_path / "src", {"a.txt": "a"}))
-    assert_one_line_error(tls_ingest, result, "TLS negotiation failed", "CS_NEG_REFUSE", "CS_NEG_REQUIRE")
+    assert_one_line_error(
+        tls_ingest, result, "TLS negotiation failed", "irods_client_server_policy CS_NEG_REFUSE", "CS_NEG_REQUIRE"
+    )
 
 
 def test_not_negotiating_with_a_zone_that_requires_tls_is_one_line(tls_ingest: Ingest, tmp_path: Path) -> None:
