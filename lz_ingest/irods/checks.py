@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import logging
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from irods.column import Criterion
@@ -28,23 +32,41 @@ def open_session(irods: IrodsSettings) -> iRODSSession:
 
 def check_connection(irods: IrodsSettings, target: str) -> iRODSSession:
     """A session that has made one real round trip (authentication included), or a ConfigError."""
-    where = f"{irods.host}:{irods.port}"
     session = open_session(irods)
+    with _prc_connection_logs_muted():  # the one line below says it all
+        problem = _first_call_problem(session, irods, target)
+        if problem is not None:
+            session.cleanup()
+            gc.collect()  # a connection PRC could not finish logs its failure again from its finalizer
+    if problem is not None:
+        raise ConfigError(f"iRODS at {irods.host}:{irods.port}: {problem}")
+    return session
+
+
+def _first_call_problem(session: iRODSSession, irods: IrodsSettings, target: str) -> str | None:
+    """None when the first call succeeds, else one line saying why (the exception is gone on return)."""
     try:
         session.collections.exists(target)
     except ssl.SSLError as exc:  # before OSError, of which it is one
-        session.cleanup()
-        raise ConfigError(f"iRODS at {where}: {tls_problem(irods, exc)}") from None
+        return tls_problem(irods, exc)
     except NetworkException as exc:
-        session.cleanup()
-        raise ConfigError(f"iRODS at {where}: {network_problem(irods, exc)}") from None
+        return network_problem(irods, exc)
     except (CAT_INVALID_AUTHENTICATION, CAT_INVALID_USER):
-        session.cleanup()
-        raise ConfigError(f"iRODS at {where}: authentication failed for {irods.user}#{irods.zone}") from None
+        return f"authentication failed for {irods.user}#{irods.zone}"
     except (iRODSException, OSError, ValueError) as exc:
-        session.cleanup()
-        raise ConfigError(f"iRODS at {where}: {type(exc).__name__} {exc}".strip()) from None
-    return session
+        return f"{type(exc).__name__} {exc}".strip()
+    return None
+
+
+@contextmanager
+def _prc_connection_logs_muted() -> Iterator[None]:
+    logger = logging.getLogger("irods.connection")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def tls_problem(irods: IrodsSettings, exc: ssl.SSLError) -> str:
