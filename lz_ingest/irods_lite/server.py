@@ -116,6 +116,9 @@ class LiteServer:
         self.lock = threading.Lock()
         self.counters: Counter[int] = Counter()
         self.faults = Faults()
+        self.tls_policy = tls.policy_of(config)
+        self.tls_context = tls.server_context(config)
+        self.tls_counts: Counter[tuple[str, int, int, int]] = Counter()  # encryption settings -> connections
         self.catalog: Catalog | None = None
         self.tokens: dict[str, tuple[int, int, str]] = {}  # replica token -> (data_id, repl_num, physical)
         self._listener: socket.socket | None = None
@@ -126,9 +129,6 @@ class LiteServer:
         self._request_log: TextIO | None = None
         self._unmatched_seen: set[int] = set()
         self._refuse_timer: threading.Timer | None = None
-        self.tls_policy = tls.policy_of(config)
-        self.tls_context = tls.server_context(config)
-        self.tls_counts: Counter[tuple[str, int, int, int]] = Counter()  # encryption settings -> connections
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
