@@ -71,6 +71,10 @@ class LiteConfig:
     resources: tuple[ResourceSpec, ...] = field(default_factory=tuple)
     default_resource: str = "demoResc"
     request_log: Path | None = None
+    # TLS (tls.py): a PEM certificate chain and its key; the policy defaults to CS_NEG_REQUIRE with them
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_policy: str = ""
 
     @property
     def version_tuple(self) -> tuple[int, int, int]:
