@@ -22,6 +22,7 @@ from .jobs import JobSpec, JobStore, key
 from .logs import configure_logging
 from .progress import ProgressLine, old_list_entry, summary, table
 from .settings import Settings, load_settings
+from .sources.s3_settings import source_uri as s3_source_uri
 from .tasks.passes import start_pass
 from .worker import DEFAULT_QUEUES, WorkerPool, active_workers
 
@@ -71,8 +72,7 @@ def prepare(
     source: str, target: str, interval: int | None, values: dict[str, Any]
 ) -> tuple[JobSpec, Any, Any, Settings]:
     """Every check, in the order that names the first culprit; nothing is written before they pass."""
-    if values.get("s3_keypair"):
-        raise ConfigError("--s3_keypair: S3 sources are not available in this version of lz-ingest")
+    source = s3_source_uri(source, values)  # s3://bucket/prefix, or the old /bucket/prefix with --s3_keypair
     settings = _settings(True, values)
     configure_logging(settings.log)
     assert settings.irods is not None
