@@ -136,6 +136,11 @@ class Source(Protocol):
         """Describe one path again (just before syncing it); None when it vanished."""
         ...
 
+    def restat(self, entry: Entry, follow_symlinks: bool) -> Entry | None:
+        """A listed entry described again just before it is synced (its `stat`); a source whose listing is
+        current returns it as listed (an object store: an object appears whole, and a read pins its version)."""
+        ...
+
     def is_settled(self, entry: Entry, now: float, settle_seconds: float) -> bool:
         """False while the entry may still be written."""
         ...

@@ -201,6 +201,9 @@ class S3Source:
             ) from None
         return answer
 
+    def restat(self, entry: Entry, follow_symlinks: bool) -> Entry | None:
+        return entry  # the listing is a few seconds old at most; a read pins the version it saw (If-Match)
+
     def is_settled(self, entry: Entry, now: float, settle_seconds: float) -> bool:
         return True  # an object appears whole, when its PUT or multipart upload completes
 

@@ -2,7 +2,7 @@
 HTTP through boto3 like any endpoint), or a real S3-compatible endpoint given LZ_S3_ENDPOINT_URL, with its
 keys in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and a bucket the tests may write in LZ_S3_BUCKET.
 
-Every test gets its own prefix in the session's bucket, so tests never see each other's objects.
+Every test gets its own prefix (and on moto its own bucket), so tests never see each other's objects.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,9 @@ def bucket(s3_endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch) -> Iterator[B
     for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
         monkeypatch.delenv(var, raising=False)
     client = _client(s3_endpoint.url, s3_endpoint.access_key, s3_endpoint.secret_key)
+    if not s3_endpoint.real:  # moto lists a bucket by walking all of its keys: one bucket per test
+        s3_endpoint = replace(s3_endpoint, bucket=f"lz-test-{uuid.uuid4().hex[:12]}")
+        client.create_bucket(Bucket=s3_endpoint.bucket)
     found = Bucket(s3_endpoint, f"t-{uuid.uuid4().hex[:10]}", client)
     yield found
     if s3_endpoint.real:
