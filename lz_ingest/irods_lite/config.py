@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .s3_resource import S3Endpoint
+
 DEFAULT_VERSION = "4.3.4"
 LEGACY_VERSION = "4.2.12"
 LEAF_TYPE = "unixfilesystem"
@@ -30,11 +32,13 @@ class UserSpec:
 
 @dataclass(frozen=True)
 class ResourceSpec:
-    """A resource; a leaf (unixfilesystem) has a vault, others coordinate their children."""
+    """A resource; a leaf (unixfilesystem) has a vault, others coordinate their children; an s3 one's objects
+    are read from LiteConfig.s3 (irods_lite/s3_resource.py)."""
 
     name: str
     type: str = LEAF_TYPE
     parent: str = ""
+    vault: str = ""  # an s3 resource's `/bucket/prefix` (a unixfilesystem one's is under data_dir)
 
     @classmethod
     def parse(cls, text: str) -> ResourceSpec:
@@ -69,6 +73,7 @@ class LiteConfig:
     resources: tuple[ResourceSpec, ...] = field(default_factory=tuple)
     default_resource: str = "demoResc"
     request_log: Path | None = None
+    s3: S3Endpoint | None = None  # where the objects of s3 resources are read from
 
     @property
     def version_tuple(self) -> tuple[int, int, int]:

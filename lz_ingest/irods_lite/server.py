@@ -23,6 +23,7 @@ from . import protocol as P
 from .catalog import Catalog, User
 from .config import LEAF_TYPE, LiteConfig
 from .errors import IrodsError
+from .s3_resource import S3Vaults
 
 log = logging.getLogger("irods_lite")
 
@@ -115,6 +116,7 @@ class LiteServer:
         self.lock = threading.Lock()
         self.counters: Counter[int] = Counter()
         self.faults = Faults()
+        self.s3 = S3Vaults(config.s3)  # the objects of s3 resources
         self.catalog: Catalog | None = None
         self.tokens: dict[str, tuple[int, int, str]] = {}  # replica token -> (data_id, repl_num, physical)
         self._listener: socket.socket | None = None
@@ -141,7 +143,7 @@ class LiteServer:
         cat = self.cat
         zone = self.config.zone
         for spec in self.config.all_resources():
-            vault = str(self.data_dir / "vaults" / spec.name) if spec.type == LEAF_TYPE else ""
+            vault = str(self.data_dir / "vaults" / spec.name) if spec.type == LEAF_TYPE else spec.vault
             if vault:
                 os.makedirs(vault, exist_ok=True)
             cat.ensure_resource(spec.name, spec.type, vault, spec.parent or None)

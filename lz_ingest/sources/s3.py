@@ -213,13 +213,13 @@ class S3Source:
     def physical_path(self, path: str) -> str:
         """`/bucket/key`, as an iRODS S3 resource names the object; refused for a key it would not keep as is."""
         key = self.key(path)
-        if not all(keys.is_plain(part) for part in key.split("/")):
+        if key and not all(keys.is_plain(part) for part in key.split("/")):
             raise SourceError(
                 f"s3://{self.bucket}/{keys.shown(key)}: a key with an empty, '.' or '..' segment, a segment starting "
                 "with '%' or a control character is not registered in place (the server may normalize the path); "
                 "ingest it with a PUT-type operation"
             )
-        return f"/{self.bucket}/{key}"
+        return f"/{self.bucket}/{key}" if key else f"/{self.bucket}"
 
     def as_uploaded(self, entry: Entry) -> Entry:
         return entry
