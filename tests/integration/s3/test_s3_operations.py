@@ -18,6 +18,7 @@ from tests.engine_fixtures import Ingest
 from tests.integration.engine.jobtools import handler_file
 from tests.integration.engine.test_put import content, counts, data_object
 from tests.integration.s3.conftest import Bucket
+from tests.integration.s3.proxy import corrupting_proxy
 
 MIB = 1024 * 1024
 GET_FILE_DESCRIPTOR_INFO_APN = 20000
@@ -166,3 +167,17 @@ def test_a_missing_bucket_is_one_line(ingest: Ingest, bucket: Bucket) -> None:
     lines = [line for line in result.err.strip().splitlines() if line]
     assert lines[-1].endswith(f"bucket no-such-bucket-{bucket.prefix}: no such bucket"), result.err
     assert "Traceback" not in result.err
+
+
+def test_bytes_that_do_not_match_the_etag_are_never_finalized(ingest: Ingest, bucket: Bucket, tmp_path: Path) -> None:
+    big = os.urandom(34 * MIB)
+    parts = TransferConfig(multipart_threshold=MIB, multipart_chunksize=5 * MIB)
+    bucket.client.upload_fileobj(io.BytesIO(big), bucket.name, bucket.key("big.bin"), Config=parts)
+    bucket.put("small.txt", b"small object")
+    with corrupting_proxy(bucket.endpoint.url) as url:
+        result = ingest.rescan(bucket.uri, "--s3-endpoint-url", url, "--event_handler", handler(tmp_path, "PUT"))
+    assert result.code == 1, result.err + result.out
+    assert counts(result).get("failed") == 2, result.out
+    assert not ingest.objects()  # both new objects removed again, nothing half-written left
+    failures = ingest.run("failures", result.err.split("job ")[1].split()[0])
+    assert failures.out.count("do not match the object's ETag") == 2, failures.out
