@@ -26,6 +26,7 @@ from .admin import ensure_public_group
 from .catalog import Catalog, User
 from .config import LEAF_TYPE, LiteConfig
 from .errors import IrodsError
+from .s3_resource import S3Vaults
 
 log = logging.getLogger("irods_lite")
 
@@ -142,6 +143,7 @@ class LiteServer:
         self.tls_policy = tls.policy_of(config)
         self.tls_context = tls.server_context(config)
         self.tls_counts: Counter[tuple[str, int, int, int]] = Counter()  # encryption settings -> connections
+        self.s3 = S3Vaults(config.s3)  # the objects of s3 resources
         self.catalog: Catalog | None = None
         self.tokens: dict[str, tuple[int, int, str]] = {}  # replica token -> (data_id, repl_num, physical)
         self._listener: socket.socket | None = None
@@ -174,7 +176,7 @@ class LiteServer:
         cat = self.cat
         zone = self.config.zone
         for spec in self.config.all_resources():
-            vault = str(self.data_dir / "vaults" / spec.name) if spec.type == LEAF_TYPE else ""
+            vault = str(self.data_dir / "vaults" / spec.name) if spec.type == LEAF_TYPE else spec.vault
             if vault:
                 os.makedirs(vault, exist_ok=True)
             cat.ensure_resource(spec.name, spec.type, vault, spec.parent or None)
