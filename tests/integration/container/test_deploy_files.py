@@ -104,8 +104,9 @@ def test_compose_redis_persists_workers_scale_and_the_zone_and_irods_environment
         modes = mounts(service)
         if "/data/zone" in modes:
             assert modes["/data/zone"] == "ro", name
-        if "/home/lz/.irods" in modes:
-            assert modes["/home/lz/.irods"] == "ro", name
+        for read_only in ("/home/lz/.irods", "/etc/lz-ingest/handlers"):
+            if read_only in modes:
+                assert modes[read_only] == "ro", f"{name}: {read_only}"
         for dependency in service.get("depends_on", {}):
             assert dependency in services, f"{name} depends on unknown {dependency}"
         if name != "irods-lite":
@@ -183,8 +184,9 @@ def test_k8s_worker_deployment_scales_and_mounts_the_zone_read_only(manifests: l
     spec = worker["spec"]["template"]["spec"]
     assert worker["spec"]["replicas"] >= 1
     assert not any(p.get("hostPort") for c in spec["containers"] for p in c.get("ports", []))
-    (mount,) = [m for m in spec["containers"][0]["volumeMounts"] if m["mountPath"] == "/data/zone"]
-    assert mount["readOnly"] is True
+    for path in ("/data/zone", "/etc/lz-ingest/handlers"):
+        (mount,) = [m for m in spec["containers"][0]["volumeMounts"] if m["mountPath"] == path]
+        assert mount["readOnly"] is True, path
     redis = by_kind(manifests, "StatefulSet")["redis"]
     assert "--appendonly" in redis["spec"]["template"]["spec"]["containers"][0]["args"]
 
