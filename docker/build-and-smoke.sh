@@ -72,6 +72,17 @@ cleanup() {
     exit "$status"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
+
+# containers and networks of an earlier run that was killed outright (its process is gone)
+for stale in $(pod ps -a --filter label=lz-smoke --format '{{.Names}}' 2>/dev/null); do
+    pid="${stale#lz-smoke-}" && pid="${pid%%-*}"
+    kill -0 "$pid" 2>/dev/null || pod rm -f -t 2 "$stale" >/dev/null 2>&1 || true
+done
+for stale in $(pod network ls --format '{{.Name}}' 2>/dev/null | grep '^lz-smoke-[0-9]*-net$' || true); do
+    pid="${stale#lz-smoke-}" && pid="${pid%-net}"
+    kill -0 "$pid" 2>/dev/null || pod network rm -f "$stale" >/dev/null 2>&1 || true
+done
 
 debian_mirror() {
     if [ -n "${LZ_DEBIAN_MIRROR:-}" ]; then echo "$LZ_DEBIAN_MIRROR"; return; fi
@@ -145,7 +156,10 @@ IRODS_USER_NAME=rods
 IRODS_ZONE_NAME=tempZone
 IRODS_PASSWORD=rods
 ENV
-run_bg() { local name="$1"; shift; containers+=("$name"); pod run -d --name "$name" --network "$network" "$@" >/dev/null; }
+run_bg() {
+    local name="$1"; shift; containers+=("$name")
+    pod run -d --name "$name" --label lz-smoke --network "$network" "$@" >/dev/null
+}
 # the zone is mounted read-only at the same path everywhere: the workers read it, irods-lite (like a
 # resource server sharing the filesystem) registers its files in place
 zone_ro=(-v "$zone:/data/zone:ro")
