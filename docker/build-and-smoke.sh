@@ -127,6 +127,8 @@ pod build --quiet --runtime runc -f "$here/Containerfile" --build-arg "BASE=$bas
     --network host --secret "id=ca,src=$ca_bundle" \
     -t "$image" "$work/context" >"$work/build.log" 2>&1 || { tail -30 "$work/build.log" >&2; fail "podman build"; }
 t_image=$(( $(date +%s) - t0 ))
+# earlier builds' untagged images, once a day old (recent ones are the layer cache)
+pod image prune -f --filter until=24h >/dev/null 2>&1 || true
 say "built $image: base ${t_base}s, image ${t_image}s"
 
 # 3. the image by itself
