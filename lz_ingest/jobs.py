@@ -90,7 +90,7 @@ class PassInfo:
     reason: str = ""  # why a blocked job is blocked
     next_pass: float = 0.0  # when a waiting periodic job's next pass is due (epoch seconds)
     stopped_at: float = 0.0
-    events: dict[str, int] = field(default_factory=dict)  # a watcher job's event counts (lz:events:<job>)
+    events: dict[str, float] = field(default_factory=dict)  # a watcher job's event counts (lz:events:<job>)
     queues: tuple[str, ...] = ()
     served: bool | None = None  # whether any worker listens on the job's queues (None: not looked up)
 
@@ -200,9 +200,10 @@ class JobStore:
                 detail["reason"] = reason[len(path) + 2 :]
         return found
 
-    def events(self, name: str) -> dict[str, int]:
+    def events(self, name: str) -> dict[str, float]:
+        """A watcher job's event counts; `last_event` (a time) is the one value that is not a count."""
         raw = self.r.hgetall(key("events", name))
-        return {_s(k): int(v) for k, v in raw.items()}
+        return {_s(k): float(v) if b"." in v or b"e" in v else int(v) for k, v in raw.items()}
 
     def next_pass(self, name: str) -> float:
         """When rq-scheduler will start the periodic job's next pass (0: no schedule)."""

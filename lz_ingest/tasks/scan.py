@@ -14,6 +14,7 @@ import gc
 import itertools
 import json
 import math
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -70,6 +71,13 @@ def checksum_match(source: Source, entry: Entry, state: CatalogState) -> bool | 
         return None
     recorded = next((r.checksum for r in state.replicas if r.checksum), "")
     return source.checksum(entry.path) == recorded if recorded else None
+
+
+def marker_present(directory: str, root: str, marker: str) -> bool:
+    """A complete-marker in the directory or one above it, up to the root: its files may be synced."""
+    from ..watcher.ignore import marker_candidates
+
+    return any(os.path.exists(c) for c in marker_candidates(os.path.join(directory, marker), root, marker))
 
 
 def scan_options(spec: JobSpec) -> ScanOptions:
@@ -143,6 +151,8 @@ class Scanner:
         self.options = scan_options(spec)
         self.work: list[SyncItem] = []
         self.skipped = 0
+        self.marker: str | None = spec.extra.get("complete_marker")  # the watcher's --complete-marker
+        self.waiting = False  # this directory's files wait for the marker
         self.listed: dict[str, adapter.Listing] = {}  # listed ahead, with the head of the frontier
         root_meta = path_meta(spec, spec.source, spec.target)
         # Methods a handler does not override give the same answer for every file: ask once.
@@ -225,6 +235,7 @@ class Scanner:
         plain = self.cmap is None and is_utf8_encodable(directory)
         catalog = self._catalog(directory, coll, collection, tally)
         seen: set[str] = set()
+        self.waiting = self.marker is not None and not marker_present(directory, self.source.root, self.marker)
         self.work.extend(self._files(listing, catalog, seen, tally, coll, plain))
         subdirectories = self._subdirectories(listing, catalog, seen, tally)
         for path in (*listing.excluded, *(p.path for p in listing.problems)):
@@ -282,6 +293,9 @@ class Scanner:
                 continue
             base = logical.rsplit("/", 1)[-1]
             seen.add(base)
+            if self.waiting:
+                tally.add("waiting_for_marker")
+                continue
             state: CatalogState = catalog.objects.get(base)
             if state is None and base in catalog.subcollections:
                 state = COLLECTION

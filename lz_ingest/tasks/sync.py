@@ -20,6 +20,7 @@ from ..jobs import JobSpec
 from ..model import Action, Entry, EntryKind, Operation
 from ..plan import Decision, plan
 from ..sources.base import Source, printable
+from ..watcher.landing import Landing, apply_after_sync
 from . import bookkeeping as bk
 from .context import WorkerContext, current_connection, current_context
 from .lifecycle import RedisLedger, Step, run_task
@@ -104,6 +105,7 @@ class Syncer:
         self.source = ctx.source(spec)
         self.redone = redone  # this batch's worker died: some of its work may be in the catalog already
         self._listings: dict[str, adapter.Listing] = {}
+        self.landing = Landing.from_extra(spec.extra, self.source.root, spec.name)  # --on-success / --on-failure
 
     def sync_all(self, items: list[SyncItem], tally: bk.Tally) -> None:
         """The batch's files, `spec.threads` at a time: each file's hooks still run in order around its
@@ -132,12 +134,16 @@ class Syncer:
                     tally.fail(item.entry.path, str(exc), attempts)
                     self.finished.add(id(item))
                     log_failure(self.ctx, item.entry.path, "sync", exc, attempts)
+                    apply_after_sync(self.landing, None, item.entry.path, item.logical_path, None, str(exc))
                     return
                 tally.add("retried")
                 time.sleep(self.handler.delay(meta, attempts))
                 continue
             tally.add(outcome)
             self.finished.add(id(item))
+            if self.landing is not None:
+                session = self.ctx.pool(self.spec).session()
+                apply_after_sync(self.landing, session, item.entry.path, item.logical_path, outcome, None)
             return
 
     def sync_one(self, item: SyncItem, meta: dict[str, Any]) -> str:
