@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build the lz-ingest image with podman and check it: --help, a non-root process, `demo` ingests its
-# sample, and a multi-container ingest (Redis, irods-lite, a worker pool and the scheduler, each its
-# own container on a podman network) of files dropped into a mounted landing zone, read back from the
-# catalog. Installs nothing: needs podman, runc and (for the base image) debootstrap, as root.
+# sample, and a multi-container ingest (Redis, irods-lite, the watcher, a worker pool and the scheduler,
+# each its own container on a podman network) of files dropped into a mounted landing zone, read back
+# from the catalog. Installs nothing: needs podman, runc and (for the base image) debootstrap, as root.
 #
 # The base image is made from Debian packages with debootstrap and kept as localhost/lz-base:bookworm;
 # later runs reuse it (LZ_SMOKE_FROM_SCRATCH=1 removes it, the image and podman's build cache first).
@@ -187,11 +187,12 @@ for host, port in ((sys.argv[1], 6379), (os.environ["IRODS_HOST"], 1247)):
 PY
 
 target=/tempZone/home/rods/zone
-pod run --rm --network "$network" "${zone_ro[@]}" --env-file "$work/irods.env" "$image" \
-    start /data/zone "$target" -i 2 --job_name smoke --redis-url "$url" >"$work/start.log" 2>&1 \
-    || { cat "$work/start.log" >&2; fail "lz-ingest start"; }
+run_bg "$prefix-watcher" "${zone_ro[@]}" --env-file "$work/irods.env" "$image" \
+    watcher /data/zone "$target" --job_name smoke --redis-url "$url"
+watching() { pod logs "$prefix-watcher" 2>&1 | grep -q 'watching /data/zone'; }
+wait_for 120 "the watcher to watch /data/zone" watching
 
-# files dropped into the landing zone after the job started
+# files dropped into the landing zone while the watcher watches it
 expected=()
 for run in run-1 run-2/lane-a; do
     mkdir -p "$zone/$run"
@@ -217,5 +218,14 @@ with iRODSSession(host=env["host"], port=int(env["port"]), user=env["user_name"]
 PY
 }
 wait_for 180 "the dropped files in the catalog under $target" catalog_has_all
-say "multi-container ingest: ${#expected[@]} dropped files registered under $target"
+events="$(probe "$url" <<'PY'
+import sys, redis
+counts = {k.decode(): v.decode() for k, v in redis.Redis.from_url(sys.argv[1]).hgetall("lz:events:smoke").items()}
+print(f"observer={counts.get('observer')} files_queued={counts.get('files_queued', 0)}")
+PY
+)"
+# queued by the watcher's events, not by a rescan (the only one ran at start, before the files existed)
+queued="${events##*files_queued=}"
+[ "$queued" -ge "${#expected[@]}" ] || fail "the watcher queued $queued files from events ($events)"
+say "multi-container ingest: ${#expected[@]} dropped files registered under $target ($events)"
 say "OK in $(( $(date +%s) - t_start ))s (base ${t_base}s, image ${t_image}s)"

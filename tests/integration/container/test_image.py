@@ -15,7 +15,7 @@ SCRIPT = Path(__file__).resolve().parents[3] / "docker" / "build-and-smoke.sh"
 
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
-def test_image_builds_runs_non_root_and_ingests_a_mounted_landing_zone_across_containers() -> None:
+def test_image_builds_runs_non_root_and_a_watcher_container_ingests_a_mounted_landing_zone() -> None:
     need_programs(("podman", "podman"), ("runc", "runc"), ("debootstrap", "debootstrap"))
     if os.geteuid() != 0:
         need("the smoke needs rootful podman and debootstrap: run it as root")
@@ -30,4 +30,4 @@ def test_image_builds_runs_non_root_and_ingests_a_mounted_landing_zone_across_co
     assert script.returncode == 0, log[-6000:]
     assert "runs as uid 10001" in log
     assert "demo ingested its sample: 17 objects" in log
-    assert "6 dropped files registered" in log
+    assert "6 dropped files registered" in log and "files_queued=6" in log
