@@ -83,7 +83,7 @@ def mounts(service: dict[str, Any]) -> dict[str, str]:
 def test_compose_runs_real_lz_ingest_commands_with_both_variable_sets(compose: dict[str, Any]) -> None:
     trial = env_file(DOCKER / "trial.env")
     services = lz_services(compose)
-    assert {"worker", "scheduler", "irods-lite"} <= set(services)
+    assert {"watcher", "worker", "scheduler", "irods-lite"} <= set(services)
     for values in ({}, trial):
         for name, service in services.items():
             command = [substitute(word, values, f"compose.yaml {name}") for word in service["command"]]
@@ -113,7 +113,9 @@ def test_compose_redis_persists_workers_scale_and_the_zone_and_irods_environment
             assert service["environment"]["LZ_INGEST_REDIS_URL"] == "redis://redis:6379/0", name
     assert mounts(worker)["/data/zone"] == "ro"
     assert services["irods-lite"]["profiles"] == ["trial"]
-    assert "profiles" not in worker and "profiles" not in services["scheduler"]
+    assert not [n for n in ("watcher", "worker", "scheduler") if "profiles" in services[n]]
+    assert mounts(services["watcher"])["/data/zone"] == "ro"
+    assert services["watcher"]["command"][:2] == ["watcher", "/data/zone"], "the watcher watches the mounted zone"
 
 
 def test_trial_env_points_every_service_at_irods_lite(compose: dict[str, Any]) -> None:
@@ -179,7 +181,9 @@ def test_k8s_workloads_are_consistent_and_run_real_lz_ingest_commands(manifests:
         assert name in config["lz-ingest"]["data"]["LZ_INGEST_REDIS_URL"], "the Redis URL names the Service"
 
 
-def test_k8s_worker_deployment_scales_and_mounts_the_zone_read_only(manifests: list[dict[str, Any]]) -> None:
+def test_k8s_worker_scales_the_watcher_is_single_and_both_mount_the_zone_read_only(
+    manifests: list[dict[str, Any]],
+) -> None:
     worker = by_kind(manifests, "Deployment")["lz-ingest-worker"]
     spec = worker["spec"]["template"]["spec"]
     assert worker["spec"]["replicas"] >= 1
@@ -187,6 +191,13 @@ def test_k8s_worker_deployment_scales_and_mounts_the_zone_read_only(manifests: l
     for path in ("/data/zone", "/etc/lz-ingest/handlers"):
         (mount,) = [m for m in spec["containers"][0]["volumeMounts"] if m["mountPath"] == path]
         assert mount["readOnly"] is True, path
+    watcher = by_kind(manifests, "Deployment")["lz-ingest-watcher"]
+    # one watcher per job: never two at once, not even during a rollout
+    assert watcher["spec"]["replicas"] == 1 and watcher["spec"]["strategy"]["type"] == "Recreate"
+    container = watcher["spec"]["template"]["spec"]["containers"][0]
+    (zone,) = [m for m in container["volumeMounts"] if m["name"] == "landing-zone"]
+    assert zone["mountPath"] == "/data/zone" and zone["readOnly"] is True
+    assert container["args"][:2] == ["watcher", "/data/zone"]
     redis = by_kind(manifests, "StatefulSet")["redis"]
     assert "--appendonly" in redis["spec"]["template"]["spec"]["containers"][0]["args"]
 
@@ -207,7 +218,8 @@ UNITS = sorted(SYSTEMD.glob("*.service"))
 
 
 def test_systemd_units_run_real_commands_as_the_service_account_with_restart_and_env_file() -> None:
-    assert {u.name for u in UNITS} >= {"lz-ingest-worker.service", "lz-ingest-scheduler.service"}
+    expected = {"lz-ingest-watcher.service", "lz-ingest-worker.service", "lz-ingest-scheduler.service"}
+    assert {u.name for u in UNITS} >= expected
     env = env_file(SYSTEMD / "lz-ingest.env")
     sysusers = (SYSTEMD / "lz-ingest.sysusers.conf").read_text()
     for unit in UNITS:
@@ -220,6 +232,18 @@ def test_systemd_units_run_real_commands_as_the_service_account_with_restart_and
         check_invocation([substitute(a, env, unit.name) for a in args], unit.name)
         assert "--log_filename" in args and args[args.index("--log_filename") + 1].startswith("/var/log/lz-ingest/")
         assert "--log_when" not in args, "logrotate rotates these logs; --log_when would rotate them twice"
+
+
+def test_the_example_zones_file_loads_and_each_zone_is_a_valid_watcher_invocation() -> None:
+    from lz_ingest.cli_watcher import load_config
+
+    (exec_start,) = unit_values(SYSTEMD / "lz-ingest-watcher.service")["ExecStart"]
+    args = shlex.split(exec_start)
+    assert args[args.index("--config") + 1] == "/etc/lz-ingest/zones.yaml"
+    zones = load_config(str(SYSTEMD / "zones.yaml"))
+    assert len(zones) >= 2
+    for source, target, options in zones:
+        check_invocation(["watcher", source, target, *options], f"zones.yaml zone {source}")
 
 
 def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path) -> None:
