@@ -130,7 +130,7 @@ class JobStore:
         pipe = self.r.pipeline()
         if state.get("pass_id"):
             self._drop_pass_keys(pipe, state["pass_id"])
-        pipe.delete(key("job", name), key("state", name), key("alive", name))
+        pipe.delete(key("job", name), key("state", name), key("alive", name), key("due", name))
         pipe.delete(key("events", name), key("events", name, "failures"))  # a watcher's counters (tasks/events.py)
         pipe.srem(key("jobs"), name)
         pipe.execute()
