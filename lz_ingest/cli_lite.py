@@ -12,6 +12,7 @@ import click
 
 from .irods_lite import LiteConfig, LiteServer, ResourceSpec, UserSpec, tls
 from .irods_lite.config import DEFAULT_VERSION, ConfigSyntaxError, parse_version
+from .irods_lite.server import DataDirInUse
 from .settings import state_home
 
 
@@ -85,6 +86,8 @@ def irods_lite_command(**options: object) -> None:
     server = LiteServer(config)
     try:
         server.start()
+    except DataDirInUse as exc:
+        raise click.UsageError(str(exc)) from None
     except OSError as exc:
         raise click.UsageError(f"irods-lite cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
     users = ", ".join(f"{u.name} ({'rodsadmin' if u.admin else 'rodsuser'})" for u in config.users)

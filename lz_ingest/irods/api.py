@@ -16,7 +16,7 @@ import irods.keywords as kw
 from irods.api_number import api_number
 from irods.connection import Connection
 from irods.exception import NetworkException
-from irods.message import CollectionRequest, StringStringMap, iRODSMessage
+from irods.message import CollectionRequest, JSON_Message, StringStringMap, iRODSMessage
 from irods.session import iRODSSession
 
 from lz_ingest.sources.base import SourceStream
@@ -119,6 +119,25 @@ class Descriptor:
         """Close and finalize the replica (the server records size, status and any checksum)."""
         try:
             _request(self._conn, api_number["DATA_OBJ_CLOSE_AN"], pack_opened(self.fd, 0, options))
+        finally:
+            self._conn.release()
+
+    def replica_access_info(self) -> tuple[str, str]:
+        """GET_FILE_DESCRIPTOR_INFO: (replica token, resource hierarchy), what another connection needs to write
+        into this open replica (a parallel transfer, as PRC's irods/parallel.py does it)."""
+        message = JSON_Message({"fd": self.fd}, server_version=server_version(self._conn))
+        self._conn.send(iRODSMessage("RODS_API_REQ", msg=message, int_info=api_number["GET_FILE_DESCRIPTOR_INFO_APN"]))
+        info = self._conn.recv().get_json_encoded_struct()
+        hierarchy = (info.get("data_object_info") or {}).get("resource_hierarchy", "")
+        return str(info.get("replica_token", "")), str(hierarchy)
+
+    def close_replica(self) -> None:
+        """REPLICA_CLOSE without finalizing (a parallel transfer's other connections; the first one finalizes)."""
+        body = {"fd": self.fd, "send_notification": False, "update_size": False, "update_status": False}
+        message = JSON_Message({**body, "compute_checksum": False}, server_version=server_version(self._conn))
+        try:
+            self._conn.send(iRODSMessage("RODS_API_REQ", msg=message, int_info=api_number["REPLICA_CLOSE_APN"]))
+            self._conn.recv()
         finally:
             self._conn.release()
 

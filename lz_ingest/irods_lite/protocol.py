@@ -282,9 +282,12 @@ def str_pi(value: str) -> bytes:
 
 
 def error_stack(status: int, msg: str) -> bytes:
-    return (
-        "<RError_PI><count>1</count>" + element("RErrMsg_PI", ("status", status), ("msg", msg)) + "</RError_PI>"
-    ).encode()
+    return error_stack_of([(status, msg)])
+
+
+def error_stack_of(entries: Sequence[tuple[int, str]]) -> bytes:
+    inner = "".join(element("RErrMsg_PI", ("status", status), ("msg", msg)) for status, msg in entries)
+    return f"<RError_PI><count>{len(entries)}</count>{inner}</RError_PI>".encode()
 
 
 _XML_SPECIAL = re.compile("[&<>\"'\r]")
