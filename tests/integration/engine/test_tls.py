@@ -181,3 +181,18 @@ def test_not_negotiating_with_a_zone_that_requires_tls_is_one_line(tls_ingest: I
     _edit_env("irods_client_server_negotiation", "off")
     result = tls_ingest.rescan(write_tree(tmp_path / "src", {"a.txt": "a"}))
     assert_one_line_error(tls_ingest, result, "irods_client_server_negotiation request_server_negotiation")
+
+
+def test_an_environment_file_named_by_irods_env_reaches_the_workers(
+    tls_ingest: Ingest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The job records the file; each spawned worker builds its TLS session from it (not from HOME).
+    home = Path(os.environ["HOME"])
+    env_file = tmp_path / "elsewhere" / "env.json"
+    env_file.parent.mkdir()
+    (home / ".irods" / "irods_environment.json").rename(env_file)
+    (home / ".irods" / ".irodsA").rename(env_file.parent / ".irodsA")
+    monkeypatch.setenv("IRODS_AUTHENTICATION_FILE", str(env_file.parent / ".irodsA"))
+    result = tls_ingest.rescan(write_tree(tmp_path / "src", {"a.txt": "a", "b.txt": "b"}), "--irods-env", env_file)
+    assert result.code == 0, result.out + result.err
+    assert sorted(tls_ingest.objects()) == [f"{tls_ingest.target}/a.txt", f"{tls_ingest.target}/b.txt"]
