@@ -1,4 +1,4 @@
-"""examples/migrate_old_redis_keys.py removes the old tool's Redis keys and nothing of lz-ingest's."""
+"""tools/migrate_old_redis_keys.py removes the old tool's Redis keys and nothing of lz-ingest's."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-SCRIPT = Path(__file__).resolve().parents[3] / "examples" / "migrate_old_redis_keys.py"
+SCRIPT = Path(__file__).resolve().parents[3] / "tools" / "migrate_old_redis_keys.py"
 
 # as irods-capability-automated-ingest 0.7.0 (Celery on Redis, python-redis-lock) leaves them
 OLD = {

@@ -1,7 +1,7 @@
 """List, then delete, the Redis keys irods-capability-automated-ingest (0.x, Celery) leaves behind.
 
-    python3 examples/migrate_old_redis_keys.py redis://HOST:6379/0            # count what would go
-    python3 examples/migrate_old_redis_keys.py redis://HOST:6379/0 --delete   # delete it
+    python3 tools/migrate_old_redis_keys.py redis://HOST:6379/0            # count what would go
+    python3 tools/migrate_old_redis_keys.py redis://HOST:6379/0 --delete   # delete it
 
 Stop the old tool's Celery workers and jobs first. lz-ingest's own keys (lz:*, rq:*) are never
 touched. Queues renamed with --file_queue/--path_queue/--restart_queue: add --queue NAME for each.
