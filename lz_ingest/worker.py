@@ -187,6 +187,8 @@ class Ticker:
                 run_scheduler_tick(self.conn)
         except redis.RedisError as exc:
             log.warning("upkeep_failed", error=str(exc))
+        except Exception:  # a bug in one round of upkeep must not end the supervisor (nor its pool's upkeep)
+            log.exception("upkeep_failed")
 
 
 class WorkerPool:

@@ -31,8 +31,9 @@ from ..plan import COLLECTION, CatalogState, plan
 from ..sources.base import Source
 from ..sources.filters import ScanOptions, compile_patterns, parse_file_types
 from . import bookkeeping as bk
+from . import codec
 from .context import WorkerContext, current_connection, current_context
-from .lifecycle import RedisLedger, Step, run_task
+from .lifecycle import RedisLedger, Step, run_task, task_label
 from .meta import entry_meta, path_meta
 
 NEW, EXISTS, UNKNOWN = "new", "exists", "unknown"
@@ -81,13 +82,16 @@ def scan_options(spec: JobSpec) -> ScanOptions:
     )
 
 
-def scan_task(job_name: str, pass_id: str, frontier: Frontier) -> None:
+def scan_task(job_name: str, pass_id: str, payload: object) -> None:
     """RQ entry point (path queue): scan the frontier's directories, handing surplus ones on."""
     conn = current_connection()
     ctx = current_context()
+    frontier, problem = codec.attempt(codec.decode_scan, payload)
     pending: deque[tuple[str, Any, str]] = deque(frontier)
 
     def body(step: Step) -> None:
+        if problem is not None:
+            raise problem
         started, directories = time.perf_counter(), len(pending)
         with cyclic_gc_paused():
             scanner = Scanner(ctx, step.spec, step.handler, pass_id, conn, stop_check=step.stopped)
@@ -100,7 +104,8 @@ def scan_task(job_name: str, pass_id: str, frontier: Frontier) -> None:
             seconds=round(time.perf_counter() - started, 6),
         )
 
-    run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, lambda: [d for d, _, _ in pending])
+    unfinished = lambda: [d for d, _, _ in pending] if problem is None else [task_label()]  # noqa: E731
+    run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, unfinished)
 
 
 @contextmanager
@@ -363,7 +368,8 @@ class Scanner:
         """Give directories to new scan tasks (other workers) in chunks."""
         todo = list(directories)
         chunks = [
-            (self.spec.name, self.pass_id, todo[i : i + HAND_OFF_CHUNK]) for i in range(0, len(todo), HAND_OFF_CHUNK)
+            (self.spec.name, self.pass_id, codec.encode_scan(todo[i : i + HAND_OFF_CHUNK]))
+            for i in range(0, len(todo), HAND_OFF_CHUNK)
         ]
         bk.enqueue(self.conn, self.pass_id, self.spec.path_queue, scan_task, chunks)
 
@@ -377,6 +383,6 @@ class Scanner:
             return
         ready, self.work = self.work[:cut], self.work[cut:]
         chunks = [ready[i : i + size] for i in range(0, len(ready), size)]
-        batches = [(self.spec.name, self.pass_id, chunk) for chunk in chunks]
+        batches = [(self.spec.name, self.pass_id, codec.encode_sync(chunk)) for chunk in chunks]
         timeouts = [batch_timeout(chunk) for chunk in chunks]
         bk.enqueue(self.conn, self.pass_id, self.spec.file_queue, sync_task, batches, timeouts=timeouts)
