@@ -127,7 +127,7 @@ def requeue_abandoned(conn: redis.Redis, queues: Sequence[str]) -> int:
             except NoSuchJobError:
                 rq_compat.claim_started_entry(conn, name, job_id, execution_id, None)
                 continue
-            worker_name = rq_compat.execution_worker(conn, job_id, execution_id) or job.worker_name
+            worker_name = rq_compat.running_worker(conn, job, execution_id)
             if not worker_name or not _worker_is_dead(conn, worker_name):
                 continue
             if not rq_compat.claim_started_entry(conn, name, job_id, execution_id, job):
