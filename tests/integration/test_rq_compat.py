@@ -39,7 +39,9 @@ def test_a_killed_workers_started_task_is_seen_and_claimed_once(redis_url: str) 
         start_new_session=True,
     )
     try:
-        wait_until(lambda: rq_compat.started_entries(conn, "compat"), 60, "the task to start")
+        queue = Queue("compat", connection=conn)
+        started = lambda: rq_compat.started_entries(conn, "compat") and not queue.intermediate_queue.get_job_ids()  # noqa: E731
+        wait_until(started, 60, "the task to start (its work horse took it off RQ's intermediate queue)")
         [(job_id, execution_id)] = rq_compat.started_entries(conn, "compat")
         assert job_id == job.id
         assert rq_compat.running_worker(conn, Job.fetch(job_id, connection=conn), execution_id) == "compat-w1"
