@@ -2,7 +2,8 @@
 
 The pool's supervisor, every few seconds: requeues tasks whose worker died (RQ itself notices only
 after its worker TTL and cleans registries every 10 minutes; a dead worker's batch is redone here
-within about 30 s), keeps live jobs' heartbeats fresh while their tasks wait in a queue, runs
+within about 30 s), reconciles what each pass queued with RQ's queues and registries
+(tasks/reconcile.py), keeps live jobs' heartbeats fresh while their tasks wait in a queue, runs
 rq-scheduler's periodic passes, and restarts worker processes that died.
 """
 

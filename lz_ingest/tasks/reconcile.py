@@ -12,7 +12,8 @@ loss, once per loss:
 - nowhere, for longer than RECONCILE_GRACE_SECONDS on two looks: here, requeued marked as redone;
 - failed for any other reason (an argument that cannot be decoded, a task function that raised past
   the lifecycle): here, recorded as a failure of its pass, which then ends;
-- gone from RQ altogether (its record expired or was deleted), past the grace: the same.
+- gone from RQ altogether (its record expired or was deleted), past the grace: the same;
+- untracked (queued by the previous release) and failed by RQ, its pickle unreadable: `fail_unreadable`.
 
 The grace keeps a task that a live worker is moving between two of these places (a few milliseconds)
 from being redone as well; every claim is one Redis removal, so of several upkeeps exactly one acts.
