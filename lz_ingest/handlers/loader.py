@@ -70,7 +70,8 @@ class Handler:
 
     def _fail_member(self, enum_cls: type[_E], method: str, value: Any) -> _E:
         names = ", ".join(enum_cls.__members__)
-        raise self._invalid(method, value, f"a {enum_cls.__name__} ({names})")
+        article = "an" if enum_cls.__name__[0] in "AEIOU" else "a"
+        raise self._invalid(method, value, f"{article} {enum_cls.__name__} ({names})")
 
     def operation(self, session: Any, meta: dict[str, Any], **options: Any) -> Operation:
         return self._member(Operation, "operation", self._call("operation", session, meta, **options))
@@ -181,10 +182,12 @@ def load_handler(spec: str | os.PathLike[str] | None = None, *, logger: Any = No
     return _from_module(module_name, attr or DEFAULT_ATTR, logger)
 
 
-def _wrap(module: types.ModuleType, attr: str, name: str, digest: str, logger: Any) -> Handler:
+def _wrap(module: types.ModuleType, attr: str, name: str, digest: str, logger: Any, where: str = "") -> Handler:
+    """The handler object `attr` of the module; `where` names what defines it (a file's module has an
+    internal name that would mean nothing to the person who wrote the file)."""
     obj = getattr(module, attr, None)
     if obj is None:
-        raise HandlerError(f"event handler {name}: {module.__name__} defines no {attr!r}")
+        raise HandlerError(f"event handler {where or 'module ' + module.__name__} defines no {attr!r}")
     return Handler(obj, module, name, digest, logger)
 
 
@@ -195,7 +198,7 @@ def _from_file(path: Path, attr: str, logger: Any) -> Handler:
         raise HandlerError(f"cannot read event handler file {path}: {exc}") from exc
     digest = hashlib.sha256(source).hexdigest()
     module = _execute(path, source, f"lz_ingest_event_handler_{digest[:16]}")
-    return _wrap(module, attr, f"{path}:{attr}", digest, logger)
+    return _wrap(module, attr, f"{path}:{attr}", digest, logger, where=f"file {path}")
 
 
 def _execute(path: Path, source: bytes, module_name: str) -> types.ModuleType:

@@ -8,7 +8,7 @@ from typing import Any
 
 import redis
 
-from ..errors import LzIngestError, SourceError
+from ..errors import HandlerError, LzIngestError, SourceError
 from ..handlers.loader import Handler
 from ..irods import catalog as adapter
 from ..irods.counting import count_objects
@@ -72,8 +72,12 @@ def start_pass_task(job_name: str) -> str | None:
     if store.state(job_name).get("status") == "stopped":
         return None
     spec = store.spec(job_name)
-    ctx = current_context()
-    return start_pass(conn, spec, ctx.handler(spec))
+    try:
+        handler = current_context().handler(spec)
+    except HandlerError as exc:  # e.g. edited since the job started: every pass would be refused; say so
+        store.block(job_name, f"{exc}; take up the new handler with `lz-ingest start` again (same --job_name)")
+        return None
+    return start_pass(conn, spec, handler)
 
 
 def task_done(conn: redis.Redis, job_name: str, pass_id: str, tally: bk.Tally, task: str | None = None) -> None:

@@ -20,6 +20,7 @@ from ..jobs import JobSpec
 from ..model import Action, Entry, EntryKind, Operation
 from ..plan import Decision, plan
 from ..sources.base import Source, printable
+from ..watcher.landing import Landing, apply_after_sync
 from . import bookkeeping as bk
 from . import codec
 from .context import WorkerContext, current_connection, current_context
@@ -112,6 +113,7 @@ class Syncer:
         self.source = ctx.source(spec)
         self.redone = redone  # this batch's worker died: some of its work may be in the catalog already
         self._listings: dict[str, adapter.Listing] = {}
+        self.landing = Landing.from_extra(spec.extra, self.source.root, spec.name)  # --on-success / --on-failure
 
     def sync_all(self, items: list[SyncItem], tally: bk.Tally) -> None:
         """The batch's files, `spec.threads` at a time: each file's hooks still run in order around its
@@ -140,12 +142,16 @@ class Syncer:
                     tally.fail(item.entry.path, str(exc), attempts)
                     self.finished.add(id(item))
                     log_failure(self.ctx, item.entry.path, "sync", exc, attempts)
+                    apply_after_sync(self.landing, None, item.entry.path, item.logical_path, None, str(exc))
                     return
                 tally.add("retried")
                 time.sleep(self.handler.delay(meta, attempts))
                 continue
             tally.add(outcome)
             self.finished.add(id(item))
+            if self.landing is not None:
+                session = self.ctx.pool(self.spec).session()
+                apply_after_sync(self.landing, session, item.entry.path, item.logical_path, outcome, None)
             return
 
     def sync_one(self, item: SyncItem, meta: dict[str, Any]) -> str:
@@ -227,13 +233,14 @@ class Syncer:
     def _settled(self, scanned: Entry) -> Entry | None:
         """Stat again; a file changed within settle_seconds is waited for until it stops changing."""
         deadline = time.time() + SETTLE_WAIT_LIMIT
+        entry = self.source.restat(scanned, self.spec.follow_symlinks)
         while True:
-            entry = self.source.stat(scanned.path, self.spec.follow_symlinks)
             if entry is None or self.source.is_settled(entry, time.time(), self.spec.settle_seconds):
                 return entry
             if time.time() > deadline:
                 raise SourceError(f"{scanned.path}: still being written after {SETTLE_WAIT_LIMIT:.0f} s")
             time.sleep(min(self.spec.settle_seconds, 1.0))
+            entry = self.source.stat(scanned.path, self.spec.follow_symlinks)
 
     def _checksum_match(self, entry: Entry, item: SyncItem) -> bool | None:
         return checksum_match(self.source, entry, item.state)
