@@ -131,7 +131,7 @@ class JobStore:
         if state.get("pass_id"):
             self._drop_pass_keys(pipe, state["pass_id"])
         pipe.delete(key("job", name), key("state", name), key("alive", name), key("due", name))
-        pipe.delete(key("events", name), key("events", name, "failures"))  # a watcher's counters (tasks/events.py)
+        pipe.delete(key("events", name), key("event_failures", name), key("events_inflight", name))  # a watcher's
         pipe.srem(key("jobs"), name)
         pipe.execute()
 

@@ -30,13 +30,29 @@ def execution_worker(conn: redis.Redis, job_id: str, execution_id: str) -> str |
         execution = Execution.fetch(execution_id, job_id, connection=conn)
     except (ValueError, NoSuchJobError):
         return None
-    return execution.worker_name or None
+    return getattr(execution, "worker_name", "") or None  # RQ 2.0's executions do not record it
+
+
+def running_worker(conn: redis.Redis, job: Job, execution_id: str) -> str | None:
+    """The worker running a started job: its execution's (RQ 2.1+), else the job's own record of it."""
+    return execution_worker(conn, job.id, execution_id) or job.worker_name or None
 
 
 def started_entries(conn: redis.Redis, queue_name: str) -> list[tuple[str, str]]:
     """(job id, execution id) of each entry of a queue's started registry, without RQ's cleanup."""
     registry = StartedJobRegistry(queue_name, connection=conn)
-    return registry.get_job_and_execution_ids(cleanup=False)
+    paired = getattr(registry, "get_job_and_execution_ids", None)  # RQ 2.1+
+    if paired is not None:
+        return list(paired(cleanup=False))
+    entries = registry.get_job_ids(cleanup=False)  # RQ 2.0: the registry's raw `<job id>:<execution id>` members
+    return [_split(entry, conn) for entry in entries]
+
+
+def _split(entry: str, conn: redis.Redis) -> tuple[str, str]:
+    if ":" not in entry:
+        return entry, ""
+    execution = Execution.from_composite_key(entry, connection=conn)
+    return execution.job_id, execution.id
 
 
 def claim_started_entry(conn: redis.Redis, queue_name: str, job_id: str, execution_id: str, job: Job | None) -> bool:

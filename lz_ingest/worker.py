@@ -2,7 +2,8 @@
 
 The pool's supervisor, every few seconds: requeues tasks whose worker died (RQ itself notices only
 after its worker TTL and cleans registries every 10 minutes; a dead worker's batch is redone here
-within about 30 s), keeps live jobs' heartbeats fresh while their tasks wait in a queue, runs
+within about 30 s), reconciles what each pass queued with RQ's queues and registries
+(tasks/reconcile.py), keeps live jobs' heartbeats fresh while their tasks wait in a queue, runs
 rq-scheduler's periodic passes, and restarts worker processes that died.
 """
 
@@ -127,7 +128,7 @@ def requeue_abandoned(conn: redis.Redis, queues: Sequence[str]) -> int:
             except NoSuchJobError:
                 rq_compat.claim_started_entry(conn, name, job_id, execution_id, None)
                 continue
-            worker_name = rq_compat.execution_worker(conn, job_id, execution_id) or job.worker_name
+            worker_name = rq_compat.running_worker(conn, job, execution_id)
             if not worker_name or not _worker_is_dead(conn, worker_name):
                 continue
             if not rq_compat.claim_started_entry(conn, name, job_id, execution_id, job):
@@ -187,6 +188,8 @@ class Ticker:
                 run_scheduler_tick(self.conn)
         except redis.RedisError as exc:
             log.warning("upkeep_failed", error=str(exc))
+        except Exception:  # a bug in one round of upkeep must not end the supervisor (nor its pool's upkeep)
+            log.exception("upkeep_failed")
 
 
 class WorkerPool:

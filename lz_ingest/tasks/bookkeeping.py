@@ -110,6 +110,7 @@ def enqueue(
             timeout=limit,
             job_id=task_id(k),
             meta={PASS_META: pass_id},
+            description=f"{func.__module__}.{func.__qualname__}({args[0]!r}, {args[1]!r}, ...)",  # not the payload
             result_ttl=TASK_RESULT_TTL,
             failure_ttl=TASK_FAILURE_TTL,
         )

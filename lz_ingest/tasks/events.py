@@ -39,7 +39,7 @@ def events_key(job_name: str) -> str:
 
 
 def event_failures_key(job_name: str) -> str:
-    return key("events", job_name, "failures")
+    return key("event_failures", job_name)
 
 
 def submit_events(conn: redis.Redis, spec: JobSpec, paths: list[str]) -> str | None:

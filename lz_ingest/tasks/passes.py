@@ -17,8 +17,9 @@ from ..model import DeleteMode
 from ..plan import check_compatible
 from ..sources.registry import source_for
 from . import bookkeeping as bk
+from . import codec
 from .context import current_connection, current_context
-from .lifecycle import RedisLedger, Step, run_final_step, run_task
+from .lifecycle import RedisLedger, Step, run_final_step, run_task, task_label
 from .meta import path_meta
 from .sync import log_failure
 
@@ -60,7 +61,8 @@ def _first_step(conn: redis.Redis, store: JobStore, spec: JobSpec, pass_id: str,
     handler.pre_job(meta)
     from .scan import UNKNOWN, scan_task
 
-    bk.enqueue(conn, pass_id, spec.path_queue, scan_task, [(spec.name, pass_id, [(source.root, None, UNKNOWN)])])
+    root = codec.encode_scan([(source.root, None, UNKNOWN)])
+    bk.enqueue(conn, pass_id, spec.path_queue, scan_task, [(spec.name, pass_id, root)])
 
 
 def start_pass_task(job_name: str) -> str | None:
@@ -181,7 +183,10 @@ def _start_deletes(conn: redis.Redis, store: JobStore, spec: JobSpec, pass_id: s
     if store.state(spec.name).get("status") == "stopped":  # stopped while the share was counted
         return False
     store.set_state(spec.name, phase="delete")
-    batches = [(spec.name, pass_id, items[i : i + DELETE_BATCH]) for i in range(0, len(items), DELETE_BATCH)]
+    batches = [
+        (spec.name, pass_id, codec.encode_delete(items[i : i + DELETE_BATCH]))
+        for i in range(0, len(items), DELETE_BATCH)
+    ]
     bk.enqueue(conn, pass_id, spec.file_queue, delete_task, batches)
     return True
 
@@ -219,19 +224,21 @@ def _object_share_refusal(spec: JobSpec, items: list[dict[str, str]]) -> str | N
     return None
 
 
-def delete_task(job_name: str, pass_id: str, items: list[dict[str, str]]) -> None:
+def delete_task(job_name: str, pass_id: str, payload: object) -> None:
     """RQ entry point (file queue): apply the delete mode to catalog entries whose source is gone."""
     conn = current_connection()
     ctx = current_context()
-    left = list(items)
+    left, problem = codec.attempt(codec.decode_delete, payload)
 
     def body(step: Step) -> None:
+        if problem is not None:
+            raise problem
         session = ctx.pool(step.spec).session()
         while left and not step.stopped():  # a stop lets the entry being deleted finish, no more
             _delete_one(step.spec, step.handler, session, left[0], step.tally)
             left.pop(0)
 
-    unfinished = lambda: [item["path"] for item in left]  # noqa: E731
+    unfinished = lambda: [item["path"] for item in left] if problem is None else [task_label()]  # noqa: E731
     run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, unfinished, failing="delete not attempted")
 
 

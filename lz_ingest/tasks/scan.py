@@ -33,8 +33,9 @@ from ..plan import COLLECTION, CatalogState, plan
 from ..sources.base import Bounds, Source
 from ..sources.filters import ScanOptions, compile_patterns, parse_file_types
 from . import bookkeeping as bk
+from . import codec
 from .context import WorkerContext, current_connection, current_context
-from .lifecycle import RedisLedger, Step, run_task
+from .lifecycle import RedisLedger, Step, run_task, task_label
 from .meta import entry_meta, path_meta
 
 NEW, EXISTS, UNKNOWN = "new", "exists", "unknown"
@@ -90,13 +91,16 @@ def scan_options(spec: JobSpec) -> ScanOptions:
     )
 
 
-def scan_task(job_name: str, pass_id: str, frontier: Frontier) -> None:
+def scan_task(job_name: str, pass_id: str, payload: object) -> None:
     """RQ entry point (path queue): scan the frontier's directories, handing surplus ones on."""
     conn = current_connection()
     ctx = current_context()
+    frontier, problem = codec.attempt(codec.decode_scan, payload)
     pending: deque[tuple[str, Any, str]] = deque(frontier)
 
     def body(step: Step) -> None:
+        if problem is not None:
+            raise problem
         started, directories = time.perf_counter(), len(pending)
         with cyclic_gc_paused():
             scanner = Scanner(ctx, step.spec, step.handler, pass_id, conn, stop_check=step.stopped)
@@ -109,7 +113,8 @@ def scan_task(job_name: str, pass_id: str, frontier: Frontier) -> None:
             seconds=round(time.perf_counter() - started, 6),
         )
 
-    run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, lambda: [d for d, _, _ in pending])
+    unfinished = lambda: [d for d, _, _ in pending] if problem is None else [task_label()]  # noqa: E731
+    run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, unfinished)
 
 
 @contextmanager
@@ -393,7 +398,9 @@ class Scanner:
     def _hand_off(self, directories: Iterable[tuple[str, Any, str]], chunk: int = HAND_OFF_CHUNK) -> None:
         """Give directories to new scan tasks (other workers) in chunks."""
         todo = list(directories)
-        chunks = [(self.spec.name, self.pass_id, todo[i : i + chunk]) for i in range(0, len(todo), chunk)]
+        chunks = [
+            (self.spec.name, self.pass_id, codec.encode_scan(todo[i : i + chunk])) for i in range(0, len(todo), chunk)
+        ]
         if not chunks:
             return
         bk.enqueue(self.conn, self.pass_id, self.spec.path_queue, scan_task, chunks)
@@ -408,6 +415,6 @@ class Scanner:
             return
         ready, self.work = self.work[:cut], self.work[cut:]
         chunks = [ready[i : i + size] for i in range(0, len(ready), size)]
-        batches = [(self.spec.name, self.pass_id, chunk) for chunk in chunks]
+        batches = [(self.spec.name, self.pass_id, codec.encode_sync(chunk)) for chunk in chunks]
         timeouts = [batch_timeout(chunk) for chunk in chunks]
         bk.enqueue(self.conn, self.pass_id, self.spec.file_queue, sync_task, batches, timeouts=timeouts)

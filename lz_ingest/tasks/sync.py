@@ -22,8 +22,9 @@ from ..plan import Decision, plan
 from ..sources.base import Source, printable
 from ..watcher.landing import Landing, apply_after_sync
 from . import bookkeeping as bk
+from . import codec
 from .context import WorkerContext, current_connection, current_context
-from .lifecycle import RedisLedger, Step, run_task
+from .lifecycle import RedisLedger, Step, run_task, task_label
 from .meta import entry_meta
 from .scan import SyncItem, checksum_match
 
@@ -47,13 +48,16 @@ _APPEND_COUNT = {
 }
 
 
-def sync_task(job_name: str, pass_id: str, items: list[SyncItem]) -> None:
+def sync_task(job_name: str, pass_id: str, payload: object) -> None:
     """RQ entry point (file queue)."""
     conn = current_connection()
     ctx = current_context()
     finished: set[int] = set()  # id() of the items done (counted or failed): what an escaping error spares
+    items, problem = codec.attempt(codec.decode_sync, payload)
 
     def body(step: Step) -> None:
+        if problem is not None:
+            raise problem
         syncer = Syncer(ctx, step.spec, step.handler, redone=bk.is_redone(), stop_check=step.stopped)
         syncer.finished = finished
         started = time.perf_counter()
@@ -66,7 +70,11 @@ def sync_task(job_name: str, pass_id: str, items: list[SyncItem]) -> None:
             counts=dict(step.tally.counts),
         )
 
-    unfinished = lambda: [item.entry.path for item in items if id(item) not in finished]  # noqa: E731
+    def unfinished() -> list[str]:
+        if problem is not None:
+            return [task_label()]
+        return [item.entry.path for item in items if id(item) not in finished]
+
     run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, unfinished)
 
 
