@@ -79,7 +79,8 @@ def note(info: PassInfo, now: float | None = None) -> str:
     if info.served is False:
         notes.append("queued, but no worker listens on " + ", ".join(info.queues))
     if info.events:  # a watcher job's event counts, kept apart from its passes' counts
-        notes.append("events: " + ", ".join(f"{k} {v}" for k, v in sorted(info.events.items())))
+        shown = (f"{k} {_when(v) if k == 'last_event' else v}" for k, v in sorted(info.events.items()))
+        notes.append("events: " + ", ".join(shown))
     return "; ".join(notes)
 
 

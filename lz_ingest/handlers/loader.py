@@ -12,6 +12,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import math
 import os
 import sys
 import types
@@ -113,7 +114,11 @@ class Handler:
         return float(self._number("delay", self._call("delay", self.obj, self.logger, meta, retries), 0))
 
     def timeout(self, meta: dict[str, Any]) -> float:
-        return float(self._number("timeout", self._call("timeout", self.obj, self.logger, meta), 0))
+        """Seconds a sync batch holding this file may run (RQ's job timeout of the batch)."""
+        value = self._call("timeout", self.obj, self.logger, meta)
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf:
+            return float(value)
+        raise self._invalid("timeout", value, "a number of seconds > 0")
 
     def character_map(self) -> CharacterMap | None:
         try:
