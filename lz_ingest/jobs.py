@@ -70,6 +70,10 @@ def key(*parts: str) -> str:
     return ":".join((PREFIX, *parts))
 
 
+EventValue = int | float | str
+EVENT_TIMES = frozenset({"last_event", "heartbeat"})
+
+
 def periodic_job_id(name: str) -> str:
     """The id of the job's rq-scheduler entry (the one job that starts each periodic pass)."""
     return f"lz-periodic-{name}"
@@ -90,7 +94,7 @@ class PassInfo:
     reason: str = ""  # why a blocked job is blocked
     next_pass: float = 0.0  # when a waiting periodic job's next pass is due (epoch seconds)
     stopped_at: float = 0.0
-    events: dict[str, float | str] = field(default_factory=dict)  # a watcher job's event counts (lz:events:<job>)
+    events: dict[str, EventValue] = field(default_factory=dict)  # a watcher job's event counts (lz:events:<job>)
     queues: tuple[str, ...] = ()
     served: bool | None = None  # whether any worker listens on the job's queues (None: not looked up)
 
@@ -200,10 +204,10 @@ class JobStore:
                 detail["reason"] = reason[len(path) + 2 :]
         return found
 
-    def events(self, name: str) -> dict[str, float | str]:
-        """A watcher job's event counts, with the times (`last_event`, `started`) and words (`observer`)
-        kept beside them."""
-        return {_s(k): _number(_s(v)) for k, v in self.r.hgetall(key("events", name)).items()}
+    def events(self, name: str) -> dict[str, EventValue]:
+        """A watcher job's event record: counts, times (`last_event`, `heartbeat`) and words (`observer`)."""
+        raw = self.r.hgetall(key("events", name))
+        return {_s(k): _event_value(_s(v)) for k, v in raw.items()}
 
     def next_pass(self, name: str) -> float:
         """When rq-scheduler will start the periodic job's next pass (0: no schedule)."""
@@ -235,10 +239,10 @@ class JobStore:
         )
 
 
-def _number(text: str) -> float | str:
-    for kind in (int, float):
+def _event_value(text: str) -> EventValue:
+    for parse in (int, float):
         try:
-            return kind(text)
+            return parse(text)
         except ValueError:
             pass
     return text

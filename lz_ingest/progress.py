@@ -6,7 +6,7 @@ import datetime
 import time
 from dataclasses import dataclass
 
-from .jobs import PassInfo
+from .jobs import EVENT_TIMES, EventValue, PassInfo
 from .status import JobStatus
 
 DONE_KEYS = (
@@ -79,7 +79,7 @@ def note(info: PassInfo, now: float | None = None) -> str:
     if info.served is False:
         notes.append("queued, but no worker listens on " + ", ".join(info.queues))
     if info.events:  # a watcher job's event counts, kept apart from its passes' counts
-        shown = (f"{k} {_shown(k, v)}" for k, v in sorted(info.events.items()))
+        shown = (f"{k} {_event(k, v)}" for k, v in sorted(info.events.items()))
         notes.append("events: " + ", ".join(shown))
     return "; ".join(notes)
 
@@ -137,8 +137,8 @@ def summary(info: PassInfo, failures: dict[str, dict[str, object]], limit: int =
     return "\n".join(lines)
 
 
-def _shown(name: str, value: float | str) -> str:
-    return _when(value) if name in ("last_event", "started") and isinstance(value, float) else str(value)
+def _event(name: str, value: EventValue) -> str:
+    return _when(value) if name in EVENT_TIMES and isinstance(value, int | float) else str(value)
 
 
 def _when(ts: float) -> str:
