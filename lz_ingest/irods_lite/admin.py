@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import errors as E
 from . import protocol as P
-from . import resource_admin
+from . import resource_admin, specific
 from .catalog import Catalog, User, now_ts
 from .errors import IrodsError
 from .obf import PasswordEncodingError, new_password
@@ -194,6 +194,10 @@ def api_general_admin(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         _modify_group(server, args)
     elif (action, what) in _RESOURCE_ACTIONS:
         _resources(server, args)
+    elif action == "add" and what == "specificQuery":
+        specific.register(server.cat, args[2], args[3])
+    elif action == "rm" and what == "specificQuery":
+        specific.remove(server.cat, args[2])
     elif action == "rm" and what == "unusedAVUs":
         pass  # irods-lite keeps each AVU with its object: none is ever left unused
     else:
