@@ -107,12 +107,16 @@ def remove_user(server: LiteServer, conn: Conn, user: User) -> None:
     cat, zone = server.cat, server.config.zone
     if conn.user is not None and conn.proxy is not None and user.id in (conn.user.id, conn.proxy.id):
         raise IrodsError(E.SYS_NOT_ALLOWED, "cannot remove currently authenticated client or proxy user")
-    homes = [f"/{zone}/home/{user.name}", f"/{zone}/trash/home/{user.name}"]
-    ids = [found[0] for found in map(cat.collection, homes) if found is not None]
-    for cid, path in zip(ids, homes, strict=False):
+    homes: list[tuple[int, str]] = []
+    for path in (f"/{zone}/home/{user.name}", f"/{zone}/trash/home/{user.name}"):
+        found = cat.collection(path)
+        if found is not None:
+            homes.append((found[0], path))
+    for cid, path in homes:
         children = cat.query("SELECT 1 FROM collections WHERE parent_coll_name=? LIMIT 1", (path,))
         if children or cat.query("SELECT 1 FROM data_objects WHERE coll_id=? LIMIT 1", (cid,)):
             raise IrodsError(E.CAT_COLLECTION_NOT_EMPTY, f"{path} is not empty")
+    ids = [cid for cid, _ in homes]
     with cat.tx() as db:
         for cid in ids:
             db.execute("DELETE FROM collections WHERE coll_id=?", (cid,))
