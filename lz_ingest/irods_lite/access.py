@@ -29,7 +29,7 @@ def _level(text: str) -> int | None:
     name = ALIASES.get(text, text)
     if name == "null":
         return None
-    if name not in ACCESS_TYPES or name == "null":
+    if name not in ACCESS_TYPES:
         raise IrodsError(E.CAT_INVALID_ARGUMENT, f"access level {text!r} is invalid")
     return ACCESS_TYPES[name]
 

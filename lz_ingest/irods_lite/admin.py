@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import errors as E
 from . import protocol as P
-from . import resource_admin
+from . import resource_admin, specific
 from .catalog import Catalog, User, now_ts
 from .errors import IrodsError
 from .obf import PasswordEncodingError, new_password
@@ -107,12 +107,16 @@ def remove_user(server: LiteServer, conn: Conn, user: User) -> None:
     cat, zone = server.cat, server.config.zone
     if conn.user is not None and conn.proxy is not None and user.id in (conn.user.id, conn.proxy.id):
         raise IrodsError(E.SYS_NOT_ALLOWED, "cannot remove currently authenticated client or proxy user")
-    homes = [f"/{zone}/home/{user.name}", f"/{zone}/trash/home/{user.name}"]
-    ids = [found[0] for found in map(cat.collection, homes) if found is not None]
-    for cid, path in zip(ids, homes, strict=False):
+    homes: list[tuple[int, str]] = []
+    for path in (f"/{zone}/home/{user.name}", f"/{zone}/trash/home/{user.name}"):
+        found = cat.collection(path)
+        if found is not None:
+            homes.append((found[0], path))
+    for cid, path in homes:
         children = cat.query("SELECT 1 FROM collections WHERE parent_coll_name=? LIMIT 1", (path,))
         if children or cat.query("SELECT 1 FROM data_objects WHERE coll_id=? LIMIT 1", (cid,)):
             raise IrodsError(E.CAT_COLLECTION_NOT_EMPTY, f"{path} is not empty")
+    ids = [cid for cid, _ in homes]
     with cat.tx() as db:
         for cid in ids:
             db.execute("DELETE FROM collections WHERE coll_id=?", (cid,))
@@ -194,6 +198,10 @@ def api_general_admin(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         _modify_group(server, args)
     elif (action, what) in _RESOURCE_ACTIONS:
         _resources(server, args)
+    elif action == "add" and what == "specificQuery":
+        specific.register(server.cat, args[2], args[3])
+    elif action == "rm" and what == "specificQuery":
+        specific.remove(server.cat, args[2])
     elif action == "rm" and what == "unusedAVUs":
         pass  # irods-lite keeps each AVU with its object: none is ever left unused
     else:

@@ -53,6 +53,7 @@ CREATE INDEX IF NOT EXISTS user_groups_user ON user_groups (user_id);
 CREATE TABLE IF NOT EXISTS access (
     object_id INTEGER NOT NULL, user_id INTEGER NOT NULL, access_type INTEGER NOT NULL,
     create_ts TEXT, modify_ts TEXT, PRIMARY KEY (object_id, user_id));
+CREATE INDEX IF NOT EXISTS access_user ON access (user_id, access_type);
 """
 
 # R_TOKN_MAIN's access_type tokens (icatSysInserts.sql; 4.3 names them with underscores).

@@ -53,6 +53,7 @@ CAT_NAME_EXISTS_AS_DATAOBJ = -834000
 CAT_RESOURCE_NOT_EMPTY = -835000
 CAT_INVALID_CHILD = -857000
 CAT_INVALID_RESOURCE_NAME = -859000
+CAT_UNKNOWN_SPECIFIC_QUERY = -853000
 CAT_NO_CHECKSUM_FOR_REPLICA = -862000
 PASSWORD_EXCEEDS_MAX_SIZE = -903000
 HIERARCHY_ERROR = -1803000
@@ -66,11 +67,12 @@ MAX_NAME_LEN = 1088
 class IrodsError(Exception):
     """An iRODS error status to send back to the client."""
 
-    def __init__(self, code: int, message: str = "", body: bytes = b"") -> None:
+    def __init__(self, code: int, message: str = "", body: bytes = b"", client_message: str = "") -> None:
         super().__init__(message or str(code))
         self.code = code
         self.message = message
         self.body = body  # a reply body some APIs send with an error (a JSON error object)
+        self.client_message = client_message  # a message for the error stack, where the server sends one
 
 
 def check_path_length(path: str, what: str = "path", code: int = USER_PACKSTRUCT_INPUT_ERR) -> None:

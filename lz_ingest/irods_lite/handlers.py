@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import access, admin, copies, dataobj, metadata, namespace
+from . import access, admin, copies, dataobj, metadata, namespace, specific
 
 if TYPE_CHECKING:
     from .server import Handler
@@ -32,6 +32,7 @@ HANDLERS: dict[int, Handler] = {
     706: metadata.api_mod_avu,
     707: access.api_mod_access_control,
     714: admin.api_user_admin,
+    722: specific.api_specific_query,
     802: copies.api_replica_truncate,
     10220: dataobj.api_resource_info,
     20000: dataobj.api_fd_info,

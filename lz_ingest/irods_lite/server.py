@@ -27,6 +27,7 @@ from .catalog import Catalog, User
 from .config import LEAF_TYPE, LiteConfig
 from .errors import IrodsError
 from .s3_resource import S3Vaults
+from .specific import ensure_schema as ensure_specific_queries
 
 log = logging.getLogger("irods_lite")
 
@@ -183,6 +184,7 @@ class LiteServer:
         for u in self.config.users:
             cat.ensure_user(u.name, u.password, "rodsadmin" if u.admin else "rodsuser")
         ensure_public_group(cat, [u.name for u in self.config.users])
+        ensure_specific_queries(cat)
         admin = next((cat.user(u.name) for u in self.config.users if u.admin), None) or cat.user(
             self.config.users[0].name
         )
@@ -412,7 +414,7 @@ class LiteServer:
             return handler(self, conn, msg)
         except IrodsError as exc:
             log.debug("api %d -> %d %s", api, exc.code, exc.message)
-            return Reply(exc.code, exc.body)
+            return Reply(exc.code, exc.body, errors=[(exc.code, exc.client_message)] if exc.client_message else None)
         except Exception:
             log.exception("irods-lite: API %d failed", api)
             return Reply(E.SYS_INVALID_INPUT_PARAM)
