@@ -12,6 +12,7 @@ from .cli_lite import irods_lite_command
 from .cli_options import expand_list_options
 from .cli_services import redis_url_command, scheduler_command
 from .cli_show import show_command
+from .cli_watcher import watcher_command
 from .errors import LzIngestError
 
 
@@ -22,7 +23,7 @@ def cli() -> None:
 
 
 cli.add_command(irods_lite_command)
-for _command in [*COMMANDS, show_command, scheduler_command, redis_url_command, demo_command]:
+for _command in [*COMMANDS, watcher_command, show_command, scheduler_command, redis_url_command, demo_command]:
     cli.add_command(_command)
 
 

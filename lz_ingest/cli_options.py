@@ -109,6 +109,7 @@ def job_options(f: Any) -> Any:
             ),
             click.option(
                 "--settle-seconds",
+                "--settle",
                 "settle_seconds",
                 type=float,
                 default=2.0,

@@ -13,7 +13,11 @@ from lz_ingest.irods.writes import (
     ensure_collection,
     register,
     register_replica,
+    rename_collection,
+    rename_object,
+    replicas_below,
     set_avus,
+    set_physical_path,
     update_registered,
 )
 from lz_ingest.model import CatalogObject, Replica
@@ -35,7 +39,11 @@ __all__ = [
     "list_collections",
     "register",
     "register_replica",
+    "rename_collection",
+    "rename_object",
+    "replicas_below",
     "set_avus",
+    "set_physical_path",
     "update_registered",
     "upload",
 ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import irods.keywords as kw
 from irods.meta import AVUOperation, iRODSMeta
@@ -187,6 +188,40 @@ def _delete_options(mode: DeleteMode) -> dict[str, object]:
 
 def _unlink(session: iRODSSession, logical_path: str, options: dict[str, object]) -> None:
     session.data_objects.unlink(logical_path, **dict(options))
+
+
+# ---- renames (the watcher) ---------------------------------------------------------------------
+
+
+def rename_object(session: iRODSSession, source: str, destination: str) -> None:
+    """Rename a data object (a registered replica's file is not touched). One call."""
+    call(session, f"rename {source} to {destination}", lambda: session.data_objects.move(source, destination))
+
+
+def rename_collection(session: iRODSSession, source: str, destination: str) -> None:
+    """Rename a collection and everything under it. One call."""
+    call(session, f"rename {source} to {destination}", lambda: session.collections.move(source, destination))
+
+
+def set_physical_path(session: iRODSSession, logical_path: str, replica: Replica, physical: str) -> None:
+    """Record a registered replica's file at its new place (modDataObjMeta filePath). One call."""
+    modify_replica(session, logical_path, replica, {kw.FILE_PATH_KW: physical})
+
+
+def replicas_below(session: iRODSSession, coll_path: str) -> list[tuple[str, Replica]]:
+    """(logical path, replica) of every replica in a collection and below it (paged GenQuery)."""
+    from irods.column import Like
+
+    columns = (Collection.name, DataObject.name, DataObject.replica_number, DataObject.resc_hier, DataObject.path)
+    found: list[tuple[str, Replica]] = []
+    for condition in (Collection.name == coll_path, Like(Collection.name, coll_path.rstrip("/") + "/%")):
+        query = session.query(*columns).filter(condition)
+        rows: list[Any] = call(session, f"list replicas below {coll_path}", functools.partial(list, query))
+        for row in rows:
+            number, hierarchy = int(row[DataObject.replica_number]), row[DataObject.resc_hier]
+            replica = Replica(number, hierarchy, row[DataObject.path], 0, 0, "")
+            found.append((f"{row[Collection.name]}/{row[DataObject.name]}", replica))
+    return found
 
 
 # ---- metadata -----------------------------------------------------------------------------------

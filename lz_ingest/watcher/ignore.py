@@ -52,3 +52,34 @@ def marker_candidates(path: str, root: str, marker: str) -> list[str]:
 def is_marker(path: str, marker: str | None) -> bool:
     """True when `path` is a complete-marker file."""
     return marker is not None and os.path.basename(path) == marker
+
+
+def _glob_regex(glob: str) -> str:
+    """A glob as a regex on one path element (`*` and `?` never cross a '/')."""
+    out, i = [], 0
+    while i < len(glob):
+        c = glob[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[" and "]" in glob[i + 2 :]:
+            end = glob.index("]", i + 2)
+            body = glob[i + 1 : end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def exclude_patterns(rule: IgnoreRule, root: str) -> tuple[str, ...]:
+    """The rule as --exclude_file_name regexes (re.match on absolute paths), so rescans ignore what events do."""
+    names = [*DEFAULT_PATTERNS, *(p for p in rule.patterns if "/" not in p)]
+    found = [r".*/" + _glob_regex(name) + r"\Z" for name in names]
+    found.append(r".*/\.[^/]+\.[A-Za-z0-9]{6}\Z")  # rsync's temporary names
+    base = re.escape(root.rstrip("/")) + "/"
+    found += [base + fnmatch.translate(p) for p in rule.patterns if "/" in p]  # as fnmatch: `*` crosses '/'
+
+    return tuple(found)
