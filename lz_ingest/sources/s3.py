@@ -46,6 +46,9 @@ RANGE_KIND = "range"
 _HEADS_KEPT = 4096  # HeadObject answers kept from stat() for the open() that follows
 
 
+LISTED = "lz_listed"  # marks a kept HeadObject-like answer made from the listing
+
+
 class S3Bounds(Bounds):
     """Bounds in key order: a path element compares as the key segment it names (a collection as `name/`)."""
 
@@ -179,10 +182,7 @@ class S3Source:
         head = self._head(path)
         if head is None:
             return None
-        with self._lock:
-            if len(self._heads) >= _HEADS_KEPT:
-                self._heads.clear()
-            self._heads[path] = head
+        self._keep(path, head)
         modified = _time(head)
         return Entry(
             path, EntryKind.REGULAR, head["ContentLength"], modified, modified, None, etags.clean(head["ETag"])
@@ -202,7 +202,17 @@ class S3Source:
         return answer
 
     def restat(self, entry: Entry, follow_symlinks: bool) -> Entry | None:
-        return entry  # the listing is a few seconds old at most; a read pins the version it saw (If-Match)
+        """The entry as listed (seconds old; an object appears whole), kept for the open() that may follow, which
+        then needs no HeadObject: its first GET pins the listed version."""
+        if entry.etag:
+            self._keep(entry.path, {"ContentLength": entry.size, "ETag": entry.etag, LISTED: True})
+        return entry
+
+    def _keep(self, path: str, head: dict[str, Any]) -> None:
+        with self._lock:
+            if len(self._heads) >= _HEADS_KEPT:
+                self._heads.clear()
+            self._heads[path] = head
 
     def is_settled(self, entry: Entry, now: float, settle_seconds: float) -> bool:
         return True  # an object appears whole, when its PUT or multipart upload completes
@@ -225,14 +235,38 @@ class S3Source:
         return entry
 
     def open(self, path: str) -> SourceStream:
+        """A stream over the object; from a listed entry its first GET starts at once (If-Match the listed ETag),
+        and an object rewritten since it was listed is opened as it is now (nothing has been read yet)."""
         with self._lock:
             head = self._heads.pop(path, None)
-        head = head or self._head(path)
+        if head is not None and head.get(LISTED) and head["ContentLength"] > 0:
+            stream = self._open_listed(path, head)
+            if stream is not None:
+                return stream
+            head = None
+        head = (None if head is None or head.get(LISTED) else head) or self._head(path)
         if head is None:
             raise SourceError(f"{self.describe()}: {keys.shown(self.key(path))}: no such object")
         return S3Stream(
             self, self.key(path), head["ContentLength"], etags.clean(head["ETag"]), self._verifier(path, head)
         )
+
+    def _open_listed(self, path: str, listed: dict[str, Any]) -> S3Stream | None:
+        """The stream with its first GET open; None when the object changed since it was listed."""
+        key, tag = self.key(path), str(listed["ETag"])
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=key, Range="bytes=0-", IfMatch=f'"{tag}"')
+        except Exception as exc:
+            if _status(exc) in (412, 404):
+                return None  # rewritten (or gone): a HeadObject says what is there now
+            raise SourceError(
+                f"s3://{self.bucket}/{keys.shown(key)}: {failure(exc, self.bucket, self.settings)}"
+            ) from None
+        size = _total_size(answer, int(listed["ContentLength"]))
+        head = {**answer, "ContentLength": size, "ETag": tag}
+        stream = S3Stream(self, key, size, tag, self._verifier(path, head))
+        stream.attach(answer["Body"])
+        return stream
 
     def _verifier(self, path: str, head: dict[str, Any]) -> etags.Verifier | None:
         tag, size, first, count = etags.clean(head["ETag"]), head["ContentLength"], None, None
@@ -494,6 +528,11 @@ class S3Stream:
             raise SourceError(f"{self.name}: {failure(exc, self.source.bucket, self.source.settings)}") from None
         self._body, self._body_pos = answer["Body"], self._pos
 
+    def attach(self, body: Any) -> None:
+        """A GET from the first byte, already open."""
+        self._drop_body()
+        self._body, self._body_pos, self._pos = body, 0, 0
+
     def _drop_body(self) -> None:
         if self._body is not None:
             try:
@@ -602,6 +641,12 @@ def failure(exc: Exception, bucket: str, settings: S3Settings) -> str:
         return f"bucket {bucket}: {_CODES['PermanentRedirect']}"
     detail = str(exc).splitlines()[0] if str(exc) else name
     return f"S3 error: {detail}"
+
+
+def _total_size(answer: dict[str, Any], fallback: int) -> int:
+    """The object's size from a ranged GET's Content-Range (`bytes 0-99/100`)."""
+    total = str(answer.get("ContentRange", "")).rpartition("/")[2]
+    return int(total) if total.isdigit() else fallback
 
 
 def _time(head: dict[str, Any]) -> float:
