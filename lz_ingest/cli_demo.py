@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import os
+import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 
+from .cli_jobs import prepare, run_job
+from .cli_options import redis_options
 from .irods_lite import LiteConfig, LiteServer
+from .progress import plural
 
 
 def make_sample_tree(root: Path) -> int:
@@ -37,30 +41,46 @@ def show_catalog(host: str, port: int, collection: str) -> None:
                 click.echo(f"  {coll.path}/")
 
 
+def write_irods_env(directory: Path, port: int) -> Path:
+    """An iCommands-style environment file (and its scrambled password) for the demo's irods-lite: the
+    rescan and its worker processes read it (the job records its path), so no variable is set anywhere."""
+    from irods.password_obfuscation import encode
+
+    directory.mkdir(parents=True, exist_ok=True)
+    auth_file = directory / ".irodsA"
+    auth_file.write_text(encode("rods") + "\n")
+    auth_file.chmod(0o600)
+    env_file = directory / "irods_environment.json"
+    env = {
+        "irods_host": "127.0.0.1",
+        "irods_port": port,
+        "irods_user_name": "rods",
+        "irods_zone_name": "tempZone",
+        "irods_authentication_file": str(auth_file),
+    }
+    env_file.write_text(json.dumps(env, indent=2) + "\n")
+    return env_file
+
+
 @click.command("demo")
 @click.option("--dir", "workdir", type=click.Path(file_okay=False, path_type=Path), help="Keep the demo's files here.")
 @click.option("--workers", type=int, default=2, show_default=True, help="Worker processes for the pass.")
-def demo_command(workdir: Path | None, workers: int) -> int:
+@redis_options
+def demo_command(workdir: Path | None, workers: int, **values: Any) -> int:
     """Start irods-lite, register a sample landing zone into it with a rescan, show the catalog."""
-    from .cli import main
-
     with tempfile.TemporaryDirectory(prefix="lz-demo-") as tmp:
         base = workdir or Path(tmp)
         source = base / "landing-zone"
         files = make_sample_tree(source)
         server = LiteServer(LiteConfig(data_dir=base / "irods-lite", port=0)).start()
         try:
-            click.echo(f"irods-lite on 127.0.0.1:{server.port}; sample landing zone {source} ({files} files)")
-            os.environ.update(
-                IRODS_HOST="127.0.0.1",
-                IRODS_PORT=str(server.port),
-                IRODS_USER_NAME="rods",
-                IRODS_ZONE_NAME="tempZone",
-                IRODS_PASSWORD="rods",
-            )
+            click.echo(f"irods-lite on 127.0.0.1:{server.port}; sample landing zone {source} ({plural(files, 'file')})")
+            env_file = write_irods_env(base / "irods", server.port)
             target = "/tempZone/home/rods/landing-zone"
-            click.echo(f"$ lz-ingest rescan {source} {target} --workers {workers}")
-            status = main(["rescan", str(source), target, "--workers", str(workers), "--job_name", "demo"])
+            click.echo(f"$ lz-ingest rescan {source} {target} --workers {workers} --irods-env {env_file}")
+            job = {**values, "job_name": "demo", "irods_env": str(env_file), "workers": workers}
+            prepared, settings = prepare(str(source), target, None, job)
+            status = run_job(prepared, {"synchronous": True, "progress": False, "log": settings.log, **job})
             if status in (0, 1):
                 click.echo(f"catalog under {target}:")
                 show_catalog("127.0.0.1", server.port, target)

@@ -2,168 +2,96 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import signal
 import sys
 import threading
-import time
 from contextlib import ExitStack
 from typing import Any
 
 import click
 import redis
 
+from . import control
 from . import preflight as pf
 from .cli_options import job_options, logging_options, redis_options
-from .errors import ConfigError
-from .jobs import JobSpec, JobStore, key
+from .jobs import JobSpec, JobStore
 from .logs import configure_logging
-from .progress import ProgressLine, old_list_entry, summary, table
+from .progress import ProgressLine, old_list_entry, plural, summary, table
 from .settings import Settings, load_settings
-from .tasks.passes import start_pass
-from .worker import DEFAULT_QUEUES, WorkerPool, active_workers
+from .status import JobStatus
+from .worker import DEFAULT_QUEUES, WorkerPool
 
 POLL_SECONDS = 0.5
+INTERRUPTED = 130
 
 
 def _settings(require_irods: bool, values: dict[str, Any]) -> Settings:
     return load_settings(os.environ, require_irods=require_irods, **values)
 
 
-def _spec(values: dict[str, Any], source: str, target: str, zone: str, interval: int | None, handler: Any) -> JobSpec:
-    pf.check_numbers(values["files_per_task"], interval, values["max_delete"], values["threads"])
-    return JobSpec(
-        name=pf.job_name(values.get("job_name")),
-        source=pf.check_source(source),
-        target=pf.check_target(target, zone),
-        handler=values.get("event_handler"),
-        handler_hash=handler.content_hash if values.get("event_handler") else None,
-        interval=interval,
-        files_per_task=values["files_per_task"],
-        file_queue=values["file_queue"],
-        path_queue=values["path_queue"],
-        restart_queue=values["restart_queue"],
-        exclude_file_name=tuple(values["exclude_file_name"]),
-        exclude_directory_name=tuple(values["exclude_directory_name"]),
-        exclude_file_type=tuple(values["exclude_file_type"]),
-        follow_symlinks=values["follow_symlinks"],
-        initial_ingest=values["initial_ingest"],
-        checksum=values["checksum"],
-        dry_run=values["dry_run"],
-        max_delete=values["max_delete"],
-        settle_seconds=values["settle_seconds"],
-        irods_env=os.path.abspath(values["irods_env"]) if values.get("irods_env") else None,
-        idle_disconnect_seconds=values["irods_idle_disconnect_seconds"],
-        profile=values["profile"],
-        profile_filename=os.path.abspath(values["profile_filename"]) if values.get("profile_filename") else None,
-        threads=values["threads"],
-        provenance=values["provenance"],
-    )
+def wait_for(conn: redis.Redis, name: str, progress: bool, across_passes: bool = False) -> int:
+    """Show the job's progress until its pass is over (or, across passes, until it stops); exit status."""
+    line = ProgressLine()
+    tty = sys.stderr.isatty()
+    info = None
+    for info in control.follow(conn, name, across_passes=across_passes, poll=POLL_SECONDS):
+        if progress:
+            text = line.render(info)
+            click.echo(("\r" + text) if tty else text, err=True, nl=not tty)
+    if progress and tty:
+        click.echo("", err=True)
+    assert info is not None
+    return 1 if info.counts.get("failed", 0) or info.status is JobStatus.BLOCKED else 0
 
 
-def _queues(spec: JobSpec) -> tuple[str, ...]:
-    return (spec.restart_queue, spec.path_queue, spec.file_queue)
+def run_job(prepared: control.Prepared, options: dict[str, Any]) -> int:
+    """Submit the job; with --synchronous (and rescan) wait for its first pass and print a summary.
+
+    Ctrl-C while waiting stops the job as `lz-ingest stop` would (a pass left running with nobody
+    waiting for it would look alive forever) and exits 130."""
+    spec, conn = prepared.spec, prepared.conn
+    synchronous, progress = options["synchronous"], options["progress"]
+    if synchronous:
+        control.check_workers_for_wait(conn, spec, options.get("workers"))
+    with ExitStack() as stack:
+        count = control.needs_pool(conn, spec, options.get("workers")) if synchronous else 0
+        if count:
+            stack.enter_context(WorkerPool(pf.redis_url(conn), control.queues(spec), count, options["log"]))
+        try:
+            pass_id = control.submit(conn, spec, prepared.handler)
+            click.echo(f"job {spec.name} started (pass {pass_id})", err=True)
+            if not synchronous:
+                _warn_if_unserved(conn, spec)
+                return 0
+            status = wait_for(conn, spec.name, progress)
+        except KeyboardInterrupt:
+            if not synchronous or not JobStore(conn).state(spec.name):
+                raise  # nothing of the job exists yet (or nobody waits for it): a plain interruption
+            control.stop(conn, spec.name)
+            click.echo(f"\nlz-ingest: interrupted: job {spec.name} stopped (as `lz-ingest stop {spec.name}`)", err=True)
+            return INTERRUPTED
+    info = control.status(conn, spec.name)
+    click.echo(summary(info, JobStore(conn).failures(info.pass_id)))
+    return status
+
+
+def _warn_if_unserved(conn: redis.Redis, spec: JobSpec) -> None:
+    if not control.serving_workers(conn, spec):
+        click.echo(
+            f"lz-ingest: warning: {control.no_worker_message(spec)}: job {spec.name} is queued and nothing serves "
+            "it yet (start `lz-ingest worker`)",
+            err=True,
+        )
 
 
 def prepare(
     source: str, target: str, interval: int | None, values: dict[str, Any]
-) -> tuple[JobSpec, Any, Any, Settings]:
-    """Every check, in the order that names the first culprit; nothing is written before they pass."""
-    if values.get("s3_keypair"):
-        raise ConfigError("--s3_keypair: S3 sources are not available in this version of lz-ingest")
+) -> tuple[control.Prepared, Settings]:
     settings = _settings(True, values)
     configure_logging(settings.log)
-    assert settings.irods is not None
-    handler = pf.load_checked_handler(values.get("event_handler"))
-    spec = _spec(values, source, target, settings.irods.zone, interval, handler)
-    pf.check_filters(spec)
-    conn = pf.connect_redis(settings)
-    session = pf.check_irods(settings.irods, spec.target)
-    try:
-        pf.check_handler_policy(handler, session, spec)
-    finally:
-        session.cleanup()
-    pf.check_not_running(conn, spec.name)
-    return spec, handler, conn, settings
-
-
-def _schedule(conn: redis.Redis, spec: JobSpec) -> None:
-    from rq_scheduler import Scheduler
-
-    from .tasks.passes import start_pass_task
-
-    scheduler = Scheduler(queue_name=spec.restart_queue, connection=conn)
-    job_id = f"lz-periodic-{spec.name}"
-    if job_id in scheduler:
-        scheduler.cancel(job_id)
-    scheduler.schedule(
-        scheduled_time=datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
-        func=start_pass_task,
-        args=[spec.name],
-        interval=spec.interval,
-        repeat=None,
-        id=job_id,
-        queue_name=spec.restart_queue,
-        # rq-scheduler re-reads the job before every run and drops a schedule whose job is gone, so its
-        # one job record must outlive each run (0 would delete it after the first pass it starts)
-        result_ttl=-1,
-    )
-
-
-def wait_for(conn: redis.Redis, name: str, progress: bool, first_pass: str | None = None) -> int:
-    """Block until the job's current pass is over, heartbeating it; return the exit status."""
-    store = JobStore(conn)
-    line = ProgressLine()
-    tty = sys.stderr.isatty()
-    while True:
-        state = store.state(name)
-        if state.get("pass_id") and state.get("status") != "running" and state.get("pass_id") != first_pass:
-            break
-        if first_pass and state.get("pass_id") == first_pass and state.get("status") != "running":
-            break
-        if state.get("status") == "running":
-            store.heartbeat(name)
-        if progress:
-            text = line.render(store.info(name))
-            click.echo(("\r" + text) if tty else text, err=True, nl=not tty)
-        time.sleep(POLL_SECONDS)
-    info = store.info(name)
-    if progress:
-        click.echo(("\r" if tty else "") + line.render(info), err=True)
-    return 1 if info.counts.get("failed", 0) else 0
-
-
-def _pool_if_needed(conn: redis.Redis, spec: JobSpec, workers: int | None, stack: ExitStack, log: Any) -> None:
-    if workers == 0 or (workers is None and active_workers(conn, _queues(spec))):
-        return
-    count = workers or max(2, os.cpu_count() or 2)
-    stack.enter_context(WorkerPool(pf.redis_url(conn), _queues(spec), count, log))
-
-
-def run_job(spec: JobSpec, handler: Any, conn: redis.Redis, options: dict[str, Any]) -> int:
-    """Save the job, start its first pass (and its schedule), and with --synchronous wait for the pass."""
-    synchronous, progress = options["synchronous"], options["progress"]
-    JobStore(conn).save(spec)
-    with ExitStack() as stack:
-        if synchronous:
-            _pool_if_needed(conn, spec, options.get("workers"), stack, options["log"])
-        if spec.interval:
-            _schedule(conn, spec)
-            JobStore(conn).set_state(spec.name, status="scheduled")
-            pass_id = start_pass(conn, spec, handler)
-        else:
-            pass_id = start_pass(conn, spec, handler)
-        if pass_id is None:
-            raise ConfigError(f"job {spec.name!r} is already running")
-        click.echo(f"job {spec.name} started (pass {pass_id})", err=True)
-        if not synchronous:
-            return 0
-        status = wait_for(conn, spec.name, progress, first_pass=pass_id)
-        info = JobStore(conn).info(spec.name)
-        click.echo(summary(info, JobStore(conn).failures(info.pass_id)))
-        return status
+    return control.prepare(settings, source, target, interval, values), settings
 
 
 @click.command("start")
@@ -179,9 +107,9 @@ def start_command(
     source: str, target: str, interval: int | None, synchronous: bool, progress: bool, **values: Any
 ) -> int:
     """Start an ingest job: one pass, or one every --interval seconds."""
-    spec, handler, conn, settings = prepare(source, target, interval, values)
+    prepared, settings = prepare(source, target, interval, values)
     options = {"synchronous": synchronous or progress, "progress": progress, "log": settings.log, **values}
-    return run_job(spec, handler, conn, options)
+    return run_job(prepared, options)
 
 
 @click.command("rescan")
@@ -193,14 +121,13 @@ def start_command(
 @logging_options
 def rescan_command(source: str, target: str, progress: bool, **values: Any) -> int:
     """One complete pass: wait for it, print a summary; exit status 1 when anything failed."""
-    spec, handler, conn, settings = prepare(source, target, None, values)
+    prepared, settings = prepare(source, target, None, values)
     options = {"synchronous": True, "progress": progress, "log": settings.log, **values}
-    return run_job(spec, handler, conn, options)
+    return run_job(prepared, options)
 
 
-def _store(values: dict[str, Any]) -> JobStore:
-    settings = _settings(False, values)
-    return JobStore(pf.connect_redis(settings))
+def _conn(values: dict[str, Any]) -> redis.Redis:
+    return pf.connect_redis(_settings(False, values))
 
 
 @click.command("stop")
@@ -208,36 +135,29 @@ def _store(values: dict[str, Any]) -> JobStore:
 @redis_options
 def stop_command(job: str, **values: Any) -> int:
     """Stop a job: no new pass starts, queued tasks of the current pass are skipped."""
-    store = _store(values)
-    spec = store.spec(job)
-    from rq_scheduler import Scheduler
-
-    scheduler = Scheduler(queue_name=spec.restart_queue, connection=store.r)
-    if f"lz-periodic-{job}" in scheduler:
-        scheduler.cancel(f"lz-periodic-{job}")
-    store.set_state(job, status="stopped")
-    store.r.delete(key("alive", job))
+    control.stop(_conn(values), job)
     click.echo(f"job {job} stopped", err=True)
     return 0
 
 
 @click.command("list")
-@click.option("--json", "as_json", is_flag=True, help="The old framework's JSON shape.")
-@click.option("--all", "show_all", is_flag=True, help="Include finished single-pass jobs.")
+@click.option("--json", "as_json", is_flag=True, help="The old framework's JSON shape (with a status per job).")
+@click.option("--all", "show_all", is_flag=True, help="Also jobs finished more than a day ago.")
 @redis_options
 def list_command(as_json: bool, show_all: bool, **values: Any) -> int:
-    """List jobs (finished single-pass jobs drop out unless --all)."""
-    store = _store(values)
-    infos = [store.info(n) for n in store.names()]
-    infos = [i for i in infos if show_all or i.periodic or i.status not in ("done",)]
+    """List active and blocked jobs, and jobs finished within the last day with their outcome."""
+    conn = _conn(values)
     if as_json:
+        # the old framework's shape: finished single-pass jobs are not in it (unless --all)
+        ended = (JobStatus.DONE, JobStatus.FAILED)
+        infos = [i for i in control.list_jobs(conn, True) if show_all or i.periodic or i.status not in ended]
         shape: dict[str, list[dict[str, object]]] = {"periodic": [], "singlepass": [], "stopped": []}
         for i in infos:
-            bucket = "stopped" if i.status == "stopped" else ("periodic" if i.periodic else "singlepass")
+            bucket = "stopped" if i.status is JobStatus.STOPPED else ("periodic" if i.periodic else "singlepass")
             shape[bucket].append(old_list_entry(i))
         click.echo(json.dumps(shape, indent=2))
     else:
-        click.echo(table(infos))
+        click.echo(table(control.list_jobs(conn, show_all)))
     return 0
 
 
@@ -245,24 +165,27 @@ def list_command(as_json: bool, show_all: bool, **values: Any) -> int:
 @click.argument("job")
 @redis_options
 def watch_command(job: str, **values: Any) -> int:
-    """Live progress of a job's current pass until it ends."""
-    store = _store(values)
-    store.spec(job)
-    return wait_for(store.r, job, progress=True, first_pass=store.state(job).get("pass_id"))
+    """Live progress of a job: its current pass; a periodic job's passes until it is stopped."""
+    conn = _conn(values)
+    spec = JobStore(conn).spec(job)
+    return wait_for(conn, job, progress=True, across_passes=bool(spec.interval))
 
 
 @click.command("failures")
 @click.argument("job")
 @redis_options
 def failures_command(job: str, **values: Any) -> int:
-    """Each failed path of the job's latest pass, with its reason and attempts."""
-    store = _store(values)
-    store.spec(job)
-    info = store.info(job)
-    failures = store.failures(info.pass_id) if info.pass_id else {}
-    for path, detail in sorted(failures.items()):
+    """Each failed path of the job's latest pass, with its reason and attempts (tab-separated)."""
+    found = control.failures(_conn(values), job)
+    # the rows go to stdout for scripts; what a person needs besides them goes to stderr
+    if found.blocked:
+        click.echo(f"job {job} is blocked: {found.blocked}", err=True)
+    for path, detail in sorted(found.items.items()):
         click.echo(f"{path}\t{detail.get('reason')}\tattempts={detail.get('attempts', 1)}")
-    return 1 if failures else 0
+    if not found.items and not found.blocked:
+        none = f"no failures in the last pass of {job}" if found.pass_id else f"job {job} has not run a pass yet"
+        click.echo(none, err=True)
+    return 1 if found.items or found.blocked else 0
 
 
 @click.command("worker")
@@ -279,7 +202,7 @@ def worker_command(concurrency: int, queues: tuple[str, ...], **values: Any) -> 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with WorkerPool(pf.redis_url(conn), queues or DEFAULT_QUEUES, concurrency, settings.log):
-        click.echo(f"{concurrency} workers on queues {', '.join(queues or DEFAULT_QUEUES)}", err=True)
+        click.echo(f"{plural(concurrency, 'worker')} on queues {', '.join(queues or DEFAULT_QUEUES)}", err=True)
         stop.wait()
     return 0
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import click
 
+from . import control
 from . import preflight as pf
-from .cli_jobs import _queues, _settings, _spec
+from .cli_jobs import _settings
 from .cli_options import job_options, logging_options, redis_options
 from .errors import ConfigError
 from .irods.session import SessionPool
@@ -113,7 +114,7 @@ def prepare_zone(source: str, target: str, values: dict[str, Any], stack: ExitSt
     settings = _settings(True, values)
     assert settings.irods is not None
     handler = pf.load_checked_handler(values.get("event_handler"))
-    spec = _spec(values, source, target, settings.irods.zone, None, handler)
+    spec = control.build_spec(source, target, settings.irods.zone, None, handler, values)
     root = source_for(spec.source).root
     if values["settle_seconds"] < 0 or values["poll_interval"] <= 0 or values["reconcile_interval"] <= 0:
         raise ConfigError("--settle-seconds, --poll-interval and --reconcile-interval must be positive")
@@ -147,7 +148,7 @@ def prepare_zone(source: str, target: str, values: dict[str, Any], stack: ExitSt
     job = WatcherJob(conn, spec, handler)
     changes = CatalogChanges(spec, handler, pool, source_for(spec.source))
     watcher = ZoneWatcher(config, RqSubmit(conn, spec), changes, job)
-    return Zone(watcher, job, _queues(spec), pf.redis_url(conn))
+    return Zone(watcher, job, control.queues(spec), pf.redis_url(conn))
 
 
 def load_config(path: str) -> list[tuple[str, str, list[str]]]:

@@ -14,8 +14,10 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import redis
+from rq_scheduler import Scheduler
 
 from .errors import ConfigError
+from .status import RECORDED_BLOCKED, RECORDED_STOPPED, JobStatus, job_status
 
 PREFIX = "lz"
 HEARTBEAT_TTL = 15  # seconds: a job nobody refreshed for this long is not running
@@ -68,22 +70,35 @@ def key(*parts: str) -> str:
     return ":".join((PREFIX, *parts))
 
 
+def periodic_job_id(name: str) -> str:
+    """The id of the job's rq-scheduler entry (the one job that starts each periodic pass)."""
+    return f"lz-periodic-{name}"
+
+
 @dataclass(frozen=True)
 class PassInfo:
-    """The state of a job and its latest pass, as list / watch show it."""
+    """The state of a job and its latest pass, as list / watch / --json show it."""
 
     name: str
-    status: str
+    status: JobStatus
     pass_id: str
     started: float
     finished: float
     counts: dict[str, int]
     periodic: bool
     alive: bool
+    reason: str = ""  # why a blocked job is blocked
+    next_pass: float = 0.0  # when a waiting periodic job's next pass is due (epoch seconds)
+    stopped_at: float = 0.0
+    events: dict[str, float | str] = field(default_factory=dict)  # a watcher job's event counts (lz:events:<job>)
+    queues: tuple[str, ...] = ()
+    served: bool | None = None  # whether any worker listens on the job's queues (None: not looked up)
 
     @property
     def elapsed(self) -> float:
-        end = self.finished or time.time()
+        """The latest pass's duration: frozen when it ended or was stopped, growing while it runs."""
+        ends = [t for t in (self.finished, self.stopped_at) if t]
+        end = min(ends) if ends else time.time()
         return max(0.0, end - self.started) if self.started else 0.0
 
 
@@ -115,7 +130,8 @@ class JobStore:
         pipe = self.r.pipeline()
         if state.get("pass_id"):
             self._drop_pass_keys(pipe, state["pass_id"])
-        pipe.delete(key("job", name), key("state", name), key("alive", name))
+        pipe.delete(key("job", name), key("state", name), key("alive", name), key("due", name))
+        pipe.delete(key("events", name), key("events", name, "failures"))  # a watcher's counters (tasks/events.py)
         pipe.srem(key("jobs"), name)
         pipe.execute()
 
@@ -134,6 +150,15 @@ class JobStore:
     def is_alive(self, name: str) -> bool:
         return bool(self.r.exists(key("alive", name)))
 
+    def block(self, name: str, reason: str) -> None:
+        """No pass of this job can start until someone acts: recorded with the reason, shown by list and watch."""
+        self.set_state(name, status=RECORDED_BLOCKED, reason=reason, blocked_at=time.time())
+
+    def mark_stopped(self, name: str) -> None:
+        """Record a stop; the running pass's elapsed time is frozen at this moment."""
+        self.r.hset(key("state", name), mapping={"status": RECORDED_STOPPED, "stopped_at": time.time()})
+        self.r.delete(key("alive", name))
+
     def is_running(self, name: str) -> bool:
         """A job is running when its state says so and something refreshed its heartbeat lately."""
         return self.state(name).get("status") in ACTIVE and self.is_alive(name)
@@ -151,6 +176,7 @@ class JobStore:
             key("state", name),
             mapping={"status": "running", "pass_id": pass_id, "phase": "sync", "started": time.time(), "finished": 0},
         )
+        pipe.hdel(key("state", name), "reason", "blocked_at", "stopped_at")
         pipe.hincrby(key("state", name), "passes", 1)
         pipe.set(key("alive", name), "1", ex=HEARTBEAT_TTL)
         pipe.execute()
@@ -158,29 +184,64 @@ class JobStore:
 
     def _drop_pass_keys(self, pipe: Any, pass_id: str) -> None:
         pipe.delete(key("counts", pass_id), key("failures", pass_id), key("deletes", pass_id), key("enqueued", pass_id))
+        pipe.delete(key("tasks", pass_id), key("suspect", pass_id))  # tasks/reconcile.py
 
     def counts(self, pass_id: str) -> dict[str, int]:
         raw = self.r.hgetall(key("counts", pass_id))
         return {_s(k): int(v) for k, v in raw.items()}
 
     def failures(self, pass_id: str) -> dict[str, dict[str, Any]]:
-        raw = self.r.hgetall(key("failures", pass_id))
-        return {_s(k): json.loads(v) for k, v in raw.items()}
+        """path -> {"reason", "attempts"}; a reason that starts with its own path (a source's error
+        names the path it is about) has that prefix dropped, so that each path is shown once."""
+        found = {_s(k): json.loads(v) for k, v in self.r.hgetall(key("failures", pass_id)).items()}
+        for path, detail in found.items():
+            reason = detail.get("reason")
+            if isinstance(reason, str) and reason.startswith(f"{path}: "):
+                detail["reason"] = reason[len(path) + 2 :]
+        return found
+
+    def events(self, name: str) -> dict[str, float | str]:
+        """A watcher job's event counts, with the times (`last_event`, `started`) and words (`observer`)
+        kept beside them."""
+        return {_s(k): _number(_s(v)) for k, v in self.r.hgetall(key("events", name)).items()}
+
+    def next_pass(self, name: str) -> float:
+        """When rq-scheduler will start the periodic job's next pass (0: no schedule)."""
+        score = self.r.zscore(Scheduler.scheduled_jobs_key, periodic_job_id(name))
+        return float(score) if score is not None else 0.0
 
     def info(self, name: str) -> PassInfo:
         state = self.state(name)
         spec = self.spec(name)
         pass_id = state.get("pass_id", "")
+        counts = self.counts(pass_id) if pass_id else {}
+        next_pass = self.next_pass(name) if spec.interval else 0.0
+        recorded, periodic = state.get("status", ""), bool(spec.interval)
+        status = job_status(recorded, periodic=periodic, scheduled=bool(next_pass), failed=counts.get("failed", 0))
         return PassInfo(
             name=name,
-            status=state.get("status", "idle"),
+            status=status,
             pass_id=pass_id,
             started=float(state.get("started") or 0),
             finished=float(state.get("finished") or 0),
-            counts=self.counts(pass_id) if pass_id else {},
+            counts=counts,
             periodic=bool(spec.interval),
             alive=self.is_alive(name),
+            reason=state.get("reason", ""),
+            next_pass=next_pass,
+            stopped_at=float(state.get("stopped_at") or 0),
+            events=self.events(name),
+            queues=(spec.restart_queue, spec.path_queue, spec.file_queue),
         )
+
+
+def _number(text: str) -> float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _s(value: bytes | str) -> str:

@@ -171,7 +171,7 @@ def check_name_length(path: str, kind: str = "path") -> None:
     size = len(path.encode("utf-8", "surrogateescape"))
     if size >= MAX_NAME_LEN:
         raise PathTooLongError(
-            f"{kind} is {size} bytes, iRODS allows at most {MAX_NAME_LEN - 1}: {path[:64]!r}...{path[-64:]!r}"
+            f"{kind} too long: {size} bytes, iRODS allows at most {MAX_NAME_LEN - 1}: {path[:64]!r}...{path[-64:]!r}"
         )
 
 

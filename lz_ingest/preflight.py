@@ -97,6 +97,7 @@ def check_handler_policy(handler: Handler, session: Any, spec: JobSpec) -> None:
     meta = path_meta(spec, spec.source, spec.target)
     operation = handler.operation(session, meta)
     delete_mode = handler.delete_mode(meta)
+    handler.timeout(meta)  # a value RQ cannot take as a job timeout is refused now, not at the first batch
     check_compatible(operation, delete_mode)
     _check_registrable(spec, handler, operation)
     resource = handler.to_resource(session, meta)

@@ -22,6 +22,7 @@ from rq.results import Result
 from .tasks import bookkeeping as bk
 
 KILLED = "Work-horse terminated unexpectedly"  # RQ's words for a work horse that died mid-task
+STUCK = "Job was stuck in intermediate queue."  # RQ's words for a task taken by a worker that died at once
 MAX_REDOS = 3
 TASK_MODULE = "lz_ingest.tasks."
 log = structlog.get_logger("lz_ingest.recovery")
@@ -37,16 +38,18 @@ def redo_killed_tasks(conn: redis.Redis[bytes], queues: Sequence[str]) -> int:
                 job = Job.fetch(job_id, connection=conn)
             except NoSuchJobError:
                 continue
-            if _was_killed(job) and registry.remove(job):  # claimed: of several upkeeps, one acts
+            if was_killed(job) and registry.remove(job):  # claimed: of several upkeeps, one acts
                 redone += _redo(conn, job, name)
     return redone
 
 
-def _was_killed(job: Job) -> bool:
+def was_killed(job: Job) -> bool:
+    """An lz-ingest task that failed because the process running it (or about to) died, not by itself."""
     if not (job.func_name or "").startswith(TASK_MODULE):
         return False
     result = job.latest_result()
-    return result is not None and result.type == Result.Type.FAILED and (result.exc_string or "").startswith(KILLED)
+    text = (result.exc_string or "") if result is not None else ""
+    return result is not None and result.type == Result.Type.FAILED and text.startswith((KILLED, STUCK))
 
 
 def _redo(conn: redis.Redis[bytes], job: Job, queue: str) -> int:
@@ -71,8 +74,8 @@ def _give_up(conn: redis.Redis[bytes], job: Job, times: int) -> None:
     """The task kills its work horse every time: record it as a failure of its pass, which can then end."""
     from .tasks.passes import task_done
 
-    job_name, pass_id = str(job.args[0]), str(job.args[1])
+    job_name, pass_id = str(job.args[0]), str(job.meta.get(bk.PASS_META) or job.args[1])
     tally = bk.Tally()
     tally.fail(f"task {job.id}", f"its worker process was killed {times + 1} times running it (out of memory?)")
-    task_done(conn, job_name, pass_id, tally)
+    task_done(conn, job_name, pass_id, tally, bk.tracked_id(job.id))
     log.error("task_abandoned", task=job.id, job=job_name, kills=times + 1)

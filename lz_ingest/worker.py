@@ -22,14 +22,15 @@ import structlog
 from rq import Queue, SimpleWorker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
-from rq.registry import StartedJobRegistry
 from rq_scheduler import Scheduler
 
+from . import rq_compat
 from .jobs import HEARTBEAT_TTL, JobStore, key
 from .logs import configure_logging
 from .recovery import redo_killed_tasks
 from .settings import LogSettings
 from .tasks.bookkeeping import REDONE_META
+from .tasks.reconcile import reconcile_tasks
 
 DEFAULT_QUEUES = ("restart", "path", "file")
 WORKER_ALIVE_TTL = 15
@@ -86,7 +87,7 @@ def run_worker(
 
 def _import_tasks() -> None:
     """Import the task modules before the first task arrives, so that a pass does not wait for them."""
-    from .tasks import passes, scan, sync  # noqa: F401
+    from .tasks import events, passes, scan, sync  # noqa: F401
 
     datetime.datetime.strptime("2000", "%Y")  # RQ parses job dates with strptime, which imports on first use
 
@@ -100,7 +101,7 @@ def prune_workers(conn: redis.Redis) -> None:
     """Forget pool workers that died without deregistering, once RQ has forgotten them too."""
     for raw in conn.smembers(key("workers")):
         name = raw.decode() if isinstance(raw, bytes) else raw
-        if not conn.exists(key("alive", "worker", name)) and not conn.exists(f"rq:worker:{name}"):
+        if not conn.exists(key("alive", "worker", name)) and not rq_compat.worker_registered(conn, name):
             conn.srem(key("workers"), name)
 
 
@@ -108,36 +109,29 @@ def _worker_is_dead(conn: redis.Redis, worker_name: str) -> bool:
     if conn.sismember(key("workers"), worker_name):
         return not conn.exists(key("alive", "worker", worker_name))
     # a plain `rq worker`: trust RQ's own registration, which expires with its TTL
-    return not conn.exists(f"rq:worker:{worker_name}")
+    return not rq_compat.worker_registered(conn, worker_name)
 
 
 def requeue_abandoned(conn: redis.Redis, queues: Sequence[str]) -> int:
     """Put back on their queue the started tasks whose worker is gone; tasks are idempotent.
 
     RQ 2+ keeps `<job id>:<execution id>` entries in the started registry (so its own
-    `registry.requeue(job)` finds nothing to remove): each entry is claimed with one ZREM, so
+    `registry.requeue(job)` finds nothing to remove): each entry is claimed by removing it, so
     of several supervisors exactly one requeues it.
     """
     requeued = 0
     for name in queues:
-        registry = StartedJobRegistry(name, connection=conn)
-        for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
-            entry = f"{job_id}:{execution_id}" if execution_id else job_id
+        for job_id, execution_id in rq_compat.started_entries(conn, name):
             try:
                 job = Job.fetch(job_id, connection=conn)
             except NoSuchJobError:
-                conn.zrem(registry.key, entry)
+                rq_compat.claim_started_entry(conn, name, job_id, execution_id, None)
                 continue
-            worker_name = _execution_worker(conn, job_id, execution_id) or job.worker_name
+            worker_name = rq_compat.execution_worker(conn, job_id, execution_id) or job.worker_name
             if not worker_name or not _worker_is_dead(conn, worker_name):
                 continue
-            if not conn.zrem(registry.key, entry):
+            if not rq_compat.claim_started_entry(conn, name, job_id, execution_id, job):
                 continue  # another supervisor claimed it, or it just finished
-            pipe = conn.pipeline()
-            pipe.delete(f"rq:execution:{entry}")
-            pipe.zrem(f"rq:executions:{job_id}", entry)
-            pipe.srem(f"rq:worker:{worker_name}:executions", entry)
-            pipe.execute()
             job.started_at = None
             job.ended_at = None
             job.meta[REDONE_META] = int(job.meta.get(REDONE_META, 0)) + 1
@@ -145,13 +139,6 @@ def requeue_abandoned(conn: redis.Redis, queues: Sequence[str]) -> int:
             log.warning("task_requeued", task=job_id, queue=name, dead_worker=worker_name)
             requeued += 1
     return requeued
-
-
-def _execution_worker(conn: redis.Redis, job_id: str, execution_id: str) -> str | None:
-    if not execution_id:
-        return None
-    raw = conn.hget(f"rq:execution:{job_id}:{execution_id}", "worker_name")
-    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 def refresh_live_jobs(conn: redis.Redis) -> None:
@@ -177,6 +164,7 @@ def run_scheduler_tick(conn: redis.Redis) -> None:
 def upkeep(conn: redis.Redis, queues: Sequence[str]) -> None:
     requeue_abandoned(conn, queues)
     redo_killed_tasks(conn, queues)
+    reconcile_tasks(conn)
     prune_workers(conn)
     refresh_live_jobs(conn)
     run_scheduler_tick(conn)

@@ -12,6 +12,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import math
 import os
 import sys
 import types
@@ -69,7 +70,8 @@ class Handler:
 
     def _fail_member(self, enum_cls: type[_E], method: str, value: Any) -> _E:
         names = ", ".join(enum_cls.__members__)
-        raise self._invalid(method, value, f"a {enum_cls.__name__} ({names})")
+        article = "an" if enum_cls.__name__[0] in "AEIOU" else "a"
+        raise self._invalid(method, value, f"{article} {enum_cls.__name__} ({names})")
 
     def operation(self, session: Any, meta: dict[str, Any], **options: Any) -> Operation:
         return self._member(Operation, "operation", self._call("operation", session, meta, **options))
@@ -112,7 +114,11 @@ class Handler:
         return float(self._number("delay", self._call("delay", self.obj, self.logger, meta, retries), 0))
 
     def timeout(self, meta: dict[str, Any]) -> float:
-        return float(self._number("timeout", self._call("timeout", self.obj, self.logger, meta), 0))
+        """Seconds a sync batch holding this file may run (RQ's job timeout of the batch)."""
+        value = self._call("timeout", self.obj, self.logger, meta)
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf:
+            return float(value)
+        raise self._invalid("timeout", value, "a number of seconds > 0")
 
     def character_map(self) -> CharacterMap | None:
         try:
@@ -176,10 +182,12 @@ def load_handler(spec: str | os.PathLike[str] | None = None, *, logger: Any = No
     return _from_module(module_name, attr or DEFAULT_ATTR, logger)
 
 
-def _wrap(module: types.ModuleType, attr: str, name: str, digest: str, logger: Any) -> Handler:
+def _wrap(module: types.ModuleType, attr: str, name: str, digest: str, logger: Any, where: str = "") -> Handler:
+    """The handler object `attr` of the module; `where` names what defines it (a file's module has an
+    internal name that would mean nothing to the person who wrote the file)."""
     obj = getattr(module, attr, None)
     if obj is None:
-        raise HandlerError(f"event handler {name}: {module.__name__} defines no {attr!r}")
+        raise HandlerError(f"event handler {where or 'module ' + module.__name__} defines no {attr!r}")
     return Handler(obj, module, name, digest, logger)
 
 
@@ -190,7 +198,7 @@ def _from_file(path: Path, attr: str, logger: Any) -> Handler:
         raise HandlerError(f"cannot read event handler file {path}: {exc}") from exc
     digest = hashlib.sha256(source).hexdigest()
     module = _execute(path, source, f"lz_ingest_event_handler_{digest[:16]}")
-    return _wrap(module, attr, f"{path}:{attr}", digest, logger)
+    return _wrap(module, attr, f"{path}:{attr}", digest, logger, where=f"file {path}")
 
 
 def _execute(path: Path, source: bytes, module_name: str) -> types.ModuleType:

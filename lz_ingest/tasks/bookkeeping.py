@@ -25,8 +25,10 @@ from ..jobs import HEARTBEAT_TTL, key
 
 TASK_RESULT_TTL = 0  # no per-task keys left behind in Redis
 TASK_FAILURE_TTL = 24 * 3600
+DEFAULT_TASK_TIMEOUT = 3600  # seconds, RQ's job timeout of a task whose handler names none
 log = structlog.get_logger("lz_ingest.tasks")
 REDONE_META = "lz_redone"  # set in a task's RQ meta when it is requeued after its worker died
+PASS_META = "lz_pass"  # the pass a task belongs to, in its RQ meta (readable when its arguments are not)
 
 
 @dataclass
@@ -61,13 +63,27 @@ def task_key(func: Callable[..., Any], args: tuple[Any, ...]) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
+TASK_ID_PREFIX = "lz-t-"  # RQ job ids of the tasks of a pass, tracked in lz:tasks:<pass> until recorded
+
+
+def task_id(task_key: str) -> str:
+    """The task's RQ job id: the same every time the pass enqueues it (a redone task keeps it too)."""
+    return TASK_ID_PREFIX + task_key
+
+
+def tracked_id(job_id: str | None) -> str:
+    """The id under which a task is tracked in its pass ("" for a task enqueued without tracking)."""
+    return job_id if job_id and job_id.startswith(TASK_ID_PREFIX) else ""
+
+
 def enqueue(
     conn: redis.Redis,
     pass_id: str,
     queue_name: str,
     func: Callable[..., Any],
     calls: Sequence[tuple[Any, ...]],
-    timeout: int = 3600,
+    timeout: int = DEFAULT_TASK_TIMEOUT,
+    timeouts: Sequence[int] | None = None,
 ) -> int:
     """Enqueue one task per args tuple, counting them as pending in the same transaction.
 
@@ -75,19 +91,29 @@ def enqueue(
     worker died does not enqueue again what it had already handed on (RQ itself never dedupes).
     """
     keys = [task_key(func, args) for args in calls]
+    limits = list(timeouts) if timeouts is not None else [timeout] * len(calls)  # RQ's job timeout of each
     if calls and is_redone():
         known = conn.smismember(key("enqueued", pass_id), keys)
-        fresh = [(k, args) for k, args, seen in zip(keys, calls, known, strict=True) if not seen]
-        keys, calls = [k for k, _ in fresh], [args for _, args in fresh]
+        fresh = [(k, args, t) for k, args, t, seen in zip(keys, calls, limits, known, strict=True) if not seen]
+        keys, calls, limits = [k for k, _, _ in fresh], [args for _, args, _ in fresh], [t for _, _, t in fresh]
     if not calls:
         return 0
     pipe = conn.pipeline()  # MULTI/EXEC: recorded, counted and queued together or not at all
     pipe.sadd(key("enqueued", pass_id), *keys)
+    pipe.hset(key("tasks", pass_id), mapping={task_id(k): queue_name for k in keys})  # what reconcile checks
     pipe.hincrby(key("counts", pass_id), "pending", len(calls))
     pipe.hincrby(key("counts", pass_id), "tasks", len(calls))
     datas = [
-        Queue.prepare_data(func, args=args, timeout=timeout, result_ttl=TASK_RESULT_TTL, failure_ttl=TASK_FAILURE_TTL)
-        for args in calls
+        Queue.prepare_data(
+            func,
+            args=args,
+            timeout=limit,
+            job_id=task_id(k),
+            meta={PASS_META: pass_id},
+            result_ttl=TASK_RESULT_TTL,
+            failure_ttl=TASK_FAILURE_TTL,
+        )
+        for k, args, limit in zip(keys, calls, limits, strict=True)
     ]
     Queue(queue_name, connection=conn).enqueue_many(datas, pipeline=pipe)
     pipe.execute()
@@ -100,20 +126,42 @@ def is_redone() -> bool:
     return bool(job is not None and job.meta.get(REDONE_META))
 
 
-def flush(conn: redis.Redis, job_name: str, pass_id: str, tally: Tally) -> int:
-    """Write the tally and take this task off the pending count; return what remains pending."""
-    pipe = conn.pipeline()
-    counts_key = key("counts", pass_id)
+# One script, so that a task's result is recorded whole or not at all, and at most once: a tracked task
+# (ARGV[1] its id) records only while its entry in lz:tasks:<pass> is there, and removes it.
+_FLUSH = """
+if ARGV[1] ~= '' and redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
+  return false
+end
+local i = 3
+for _ = 1, tonumber(ARGV[i]) do redis.call('HINCRBY', KEYS[2], ARGV[i + 1], ARGV[i + 2]); i = i + 2 end
+i = i + 1
+for _ = 1, tonumber(ARGV[i]) do redis.call('HSET', KEYS[3], ARGV[i + 1], ARGV[i + 2]); i = i + 2 end
+i = i + 1
+for _ = 1, tonumber(ARGV[i]) do redis.call('RPUSH', KEYS[4], ARGV[i + 1]); i = i + 1 end
+redis.call('SET', KEYS[5], '1', 'EX', ARGV[2])
+return redis.call('HINCRBY', KEYS[2], 'pending', -1)
+"""
+
+
+def flush(conn: redis.Redis, job_name: str, pass_id: str, tally: Tally, task: str | None = None) -> int | None:
+    """Write the tally and take this task off the pending count; return what remains pending, or None
+    when this task's result was recorded already (it ran twice: nothing is counted twice).
+
+    `task` is the tracked id of the task being recorded; by default the RQ job running this code."""
+    if task is None:
+        current = get_current_job()
+        task = tracked_id(current.id if current is not None else None)
+    args: list[str | int] = [task, HEARTBEAT_TTL, len(tally.counts)]
     for name, n in tally.counts.items():
-        pipe.hincrby(counts_key, name, n)
-    if tally.failures:
-        pipe.hset(key("failures", pass_id), mapping={p: json.dumps(v) for p, v in tally.failures.items()})
-    if tally.deletes:
-        pipe.rpush(key("deletes", pass_id), *tally.deletes)
-    pipe.set(key("alive", job_name), "1", ex=HEARTBEAT_TTL)
-    pipe.hincrby(counts_key, "pending", -1)
-    results = pipe.execute()
-    return int(results[-1])
+        args += [name, n]
+    args.append(len(tally.failures))
+    for path, value in tally.failures.items():
+        args += [path, json.dumps(value)]
+    args.append(len(tally.deletes))
+    args += tally.deletes
+    keys = [key("tasks", pass_id), key("counts", pass_id), key("failures", pass_id), key("deletes", pass_id)]
+    result = conn.eval(_FLUSH, 5, *keys, key("alive", job_name), *args)
+    return None if result is None else int(result)
 
 
 REDIS_RETRY_SECONDS = 120.0  # how long a task keeps trying to record its result while Redis is away

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import redis
 import structlog
 from rq import get_current_job
 
-from ..errors import HandlerError
+from ..errors import ConfigError, HandlerError
 from ..handlers.loader import Handler, load_handler
 from ..irods.session import SessionPool
 from ..jobs import JobSpec, JobStore
@@ -45,7 +46,10 @@ class WorkerContext:
 
     def irods_settings(self, spec: JobSpec) -> IrodsSettings:
         env_file = Path(spec.irods_env) if spec.irods_env else None
-        return load_irods_settings(self.environ, env_file=env_file)
+        try:
+            return load_irods_settings(self.environ, env_file=env_file)
+        except ConfigError as exc:  # workers read their own environment: say whose settings are missing
+            raise ConfigError(f"the worker on host {socket.gethostname()} has no iRODS settings: {exc}") from None
 
     def pool(self, spec: JobSpec) -> SessionPool:
         """The session pool for this job's iRODS configuration and this thread: threads never share a

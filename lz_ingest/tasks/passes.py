@@ -8,7 +8,7 @@ from typing import Any
 
 import redis
 
-from ..errors import LzIngestError, SourceError
+from ..errors import HandlerError, LzIngestError, SourceError
 from ..handlers.loader import Handler
 from ..irods import catalog as adapter
 from ..irods.counting import count_objects
@@ -18,6 +18,7 @@ from ..plan import check_compatible
 from ..sources.registry import source_for
 from . import bookkeeping as bk
 from .context import current_connection, current_context
+from .lifecycle import RedisLedger, Step, run_final_step, run_task
 from .meta import path_meta
 from .sync import log_failure
 
@@ -39,18 +40,27 @@ def start_pass(conn: redis.Redis, spec: JobSpec, handler: Handler) -> str | None
         pass_id = store.begin_pass(spec.name)
     finally:
         conn.delete(key("starting", spec.name))
+    try:
+        _first_step(conn, store, spec, pass_id, handler)
+    except Exception as exc:  # pre_job or the root's check failed: the pass ends now, with the reason
+        if not isinstance(exc, LzIngestError):
+            current_context().log.exception("pass_start_failed", job=spec.name)
+        _finish(conn, spec, pass_id, None, error=f"pass not started: {exc}")
+    return pass_id
+
+
+def _first_step(conn: redis.Redis, store: JobStore, spec: JobSpec, pass_id: str, handler: Handler) -> None:
     meta = _root_meta(spec)
     delete_mode = handler.delete_mode(meta)
     store.set_state(spec.name, delete_mode=delete_mode.name)
     source = source_for(spec.source)
     if source.root_problem() is not None:
         _finish(conn, spec, pass_id, handler, error=f"source root {spec.source} is missing or not a directory")
-        return pass_id
+        return
     handler.pre_job(meta)
     from .scan import UNKNOWN, scan_task
 
     bk.enqueue(conn, pass_id, spec.path_queue, scan_task, [(spec.name, pass_id, [(source.root, None, UNKNOWN)])])
-    return pass_id
 
 
 def start_pass_task(job_name: str) -> str | None:
@@ -59,27 +69,63 @@ def start_pass_task(job_name: str) -> str | None:
     store = JobStore(conn)
     if store.state(job_name).get("status") == "stopped":
         return None
+    if _due_while_running(conn, store, job_name):
+        return None
     spec = store.spec(job_name)
-    ctx = current_context()
-    return start_pass(conn, spec, ctx.handler(spec))
+    try:
+        handler = current_context().handler(spec)
+    except HandlerError as exc:  # e.g. edited since the job started: every pass would be refused; say so
+        store.block(job_name, f"{exc}; take up the new handler with `lz-ingest start` again (same --job_name)")
+        return None
+    return start_pass(conn, spec, handler)
 
 
-def task_done(conn: redis.Redis, job_name: str, pass_id: str, tally: bk.Tally) -> None:
+def _due_while_running(conn: redis.Redis, store: JobStore, job_name: str) -> bool:
+    """A period came while the job's pass still runs: mark the next pass due, so that the pass's end starts
+    it at once (delayed, never overlapping, never dropped until a later period finds the job idle)."""
+    if not store.is_running(job_name):
+        return False
+    conn.set(key("due", job_name), "1")
+    if store.is_running(job_name):
+        return True
+    conn.delete(key("due", job_name))  # it ended meanwhile, perhaps before it could see the mark
+    return False
+
+
+def _start_due_pass(conn: redis.Redis, spec: JobSpec) -> None:
+    if spec.interval and conn.delete(key("due", spec.name)):
+        from rq import Queue
+
+        Queue(spec.restart_queue, connection=conn).enqueue(
+            start_pass_task, spec.name, result_ttl=bk.TASK_RESULT_TTL, failure_ttl=bk.TASK_FAILURE_TTL
+        )
+
+
+def task_done(conn: redis.Redis, job_name: str, pass_id: str, tally: bk.Tally, task: str | None = None) -> None:
     """Flush a task's tally; the task that brings pending to zero moves the pass on.
 
     A task of a pass that is no longer the job's current one (a killed job started again, its old
     tasks redone) records nothing: its pass's keys are gone and must not come back."""
 
-    def finish_task() -> None:
+    def flush_task() -> int | None:
         if JobStore(conn).state(job_name).get("pass_id") != pass_id:
-            return
-        if bk.flush(conn, job_name, pass_id, tally) == 0:
-            advance(conn, job_name, pass_id)
+            return None
+        return bk.flush(conn, job_name, pass_id, tally, task)
 
-    bk.with_redis_retries(finish_task, f"finish a task of {job_name}")
+    def move_on() -> None:
+        run_final_step(
+            lambda: advance(conn, job_name, pass_id),
+            "ending the pass",
+            lambda reason: _end_failed(conn, job_name, pass_id, reason),
+        )
+
+    if bk.with_redis_retries(flush_task, f"finish a task of {job_name}") == 0:  # flushed once, whatever follows
+        bk.with_redis_retries(move_on, f"end the pass of {job_name}")
 
 
 def advance(conn: redis.Redis, job_name: str, pass_id: str) -> None:
+    """The pass's tasks are done: start its delete phase, or end it. A stopped job's pass never enters
+    its delete phase; its post_job still runs (it pairs with the pre_job that ran)."""
     store = JobStore(conn)
     state = store.state(job_name)
     if state.get("pass_id") != pass_id:
@@ -91,9 +137,30 @@ def advance(conn: redis.Redis, job_name: str, pass_id: str) -> None:
         bk.flush_failure(conn, pass_id, "post_job", f"not run: {exc}")
         _finish(conn, spec, pass_id, None)
         return
-    if state.get("phase") == "sync" and _start_deletes(conn, store, spec, pass_id, handler):
-        return
+    stopped = state.get("status") == "stopped"
+    if state.get("phase") == "sync" and not stopped:
+        started = False
+
+        def deletes() -> None:
+            nonlocal started
+            started = _start_deletes(conn, store, spec, pass_id, handler)
+
+        run_final_step(deletes, "delete phase", lambda reason: bk.flush_failure(conn, pass_id, spec.source, reason))
+        if started:
+            return
     _finish(conn, spec, pass_id, handler)
+
+
+def _end_failed(conn: redis.Redis, job_name: str, pass_id: str, reason: str) -> None:
+    """Moving the pass on failed outside what is captured per step: record it and end the pass anyway."""
+    store = JobStore(conn)
+    state = store.state(job_name)
+    if state.get("pass_id") != pass_id or state.get("phase") == "done":
+        return
+    bk.flush_failure(conn, pass_id, "pass", reason)
+    status = "stopped" if state.get("status") == "stopped" else "done"
+    store.set_state(job_name, status=status, phase="done", finished=time.time())
+    conn.delete(key("alive", job_name))
 
 
 def _start_deletes(conn: redis.Redis, store: JobStore, spec: JobSpec, pass_id: str, handler: Handler) -> bool:
@@ -110,6 +177,8 @@ def _start_deletes(conn: redis.Redis, store: JobStore, spec: JobSpec, pass_id: s
     refusal = _delete_refusal(spec, total, counts.get("catalog_entries", 0)) or _object_share_refusal(spec, items)
     if refusal:
         bk.flush_failure(conn, pass_id, spec.source, refusal)
+        return False
+    if store.state(spec.name).get("status") == "stopped":  # stopped while the share was counted
         return False
     store.set_state(spec.name, phase="delete")
     batches = [(spec.name, pass_id, items[i : i + DELETE_BATCH]) for i in range(0, len(items), DELETE_BATCH)]
@@ -153,20 +222,17 @@ def _object_share_refusal(spec: JobSpec, items: list[dict[str, str]]) -> str | N
 def delete_task(job_name: str, pass_id: str, items: list[dict[str, str]]) -> None:
     """RQ entry point (file queue): apply the delete mode to catalog entries whose source is gone."""
     conn = current_connection()
-    store = JobStore(conn)
-    tally = bk.Tally()
-    try:
-        spec = store.spec(job_name)
-        ctx = current_context()
-        handler = ctx.handler(spec)
-        session = ctx.pool(spec).session()
-        for item in items:
-            _delete_one(spec, handler, session, item, tally)
-    except Exception as exc:
-        for item in items:
-            tally.fail(item["path"], f"delete not attempted: {exc}")
-    finally:
-        task_done(conn, job_name, pass_id, tally)
+    ctx = current_context()
+    left = list(items)
+
+    def body(step: Step) -> None:
+        session = ctx.pool(step.spec).session()
+        while left and not step.stopped():  # a stop lets the entry being deleted finish, no more
+            _delete_one(step.spec, step.handler, session, left[0], step.tally)
+            left.pop(0)
+
+    unfinished = lambda: [item["path"] for item in left]  # noqa: E731
+    run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, unfinished, failing="delete not attempted")
 
 
 def _delete_one(spec: JobSpec, handler: Handler, session: Any, item: dict[str, str], tally: bk.Tally) -> None:
@@ -202,3 +268,5 @@ def _finish(conn: redis.Redis, spec: JobSpec, pass_id: str, handler: Handler | N
     status = "stopped" if store.state(spec.name).get("status") == "stopped" else "done"
     store.set_state(spec.name, status=status, phase="done", finished=time.time())
     conn.delete(key("alive", spec.name))
+    if status == "done":
+        _start_due_pass(conn, spec)

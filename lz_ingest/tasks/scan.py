@@ -10,13 +10,15 @@ with the two catalog queries one collection needs.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import json
+import math
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -28,10 +30,11 @@ from ..jobs import JobSpec, JobStore
 from ..model import Action, DeleteMode, Entry, EntryKind, Operation
 from ..naming import Avu, check_name_length, is_utf8_encodable, logical_path
 from ..plan import COLLECTION, CatalogState, plan
-from ..sources.base import Source
+from ..sources.base import Bounds, Source
 from ..sources.filters import ScanOptions, compile_patterns, parse_file_types
 from . import bookkeeping as bk
 from .context import WorkerContext, current_connection, current_context
+from .lifecycle import RedisLedger, Step, run_task
 from .meta import entry_meta, path_meta
 
 NEW, EXISTS, UNKNOWN = "new", "exists", "unknown"
@@ -54,6 +57,13 @@ class SyncItem:
     logical_path: str
     state: CatalogState
     avus: tuple[Avu, ...]
+    timeout: float = 0.0  # the handler's timeout for this file: its batch's RQ job timeout is the longest
+
+
+def batch_timeout(items: Sequence[SyncItem]) -> int:
+    """RQ's job timeout for a sync batch: the longest of its files' handler timeouts, in whole seconds."""
+    longest = max((item.timeout for item in items), default=0.0)
+    return math.ceil(longest) if longest > 0 else bk.DEFAULT_TASK_TIMEOUT
 
 
 def checksum_match(source: Source, entry: Entry, state: CatalogState) -> bool | None:
@@ -83,36 +93,23 @@ def scan_options(spec: JobSpec) -> ScanOptions:
 def scan_task(job_name: str, pass_id: str, frontier: Frontier) -> None:
     """RQ entry point (path queue): scan the frontier's directories, handing surplus ones on."""
     conn = current_connection()
-    store = JobStore(conn)
-    tally = bk.Tally()
+    ctx = current_context()
     pending: deque[tuple[str, Any, str]] = deque(frontier)
-    try:
-        state = store.state(job_name)
-        if state.get("pass_id") == pass_id and state.get("status") != "stopped":
-            spec = store.spec(job_name)
-            ctx = current_context()
-            started, directories = time.perf_counter(), len(pending)
-            with cyclic_gc_paused():
-                Scanner(ctx, spec, ctx.handler(spec), pass_id, conn).run_frontier(pending, tally)
-            ctx.profiler(spec).info(
-                "directories_scanned",
-                job=job_name,
-                frontier=directories,
-                files=tally.counts.get("discovered", 0),
-                seconds=round(time.perf_counter() - started, 6),
-            )
-        pending.clear()
-    except LzIngestError as exc:
-        for directory, _, _ in pending:
-            tally.fail(directory, str(exc))
-    except Exception as exc:  # a bug must not stall the pass: record it and go on
-        current_context().log.exception("scan_failed", directories=len(pending))
-        for directory, _, _ in pending:
-            tally.fail(directory, f"internal error: {exc!r}")
-    finally:
-        from .passes import task_done
 
-        task_done(conn, job_name, pass_id, tally)
+    def body(step: Step) -> None:
+        started, directories = time.perf_counter(), len(pending)
+        with cyclic_gc_paused():
+            scanner = Scanner(ctx, step.spec, step.handler, pass_id, conn, stop_check=step.stopped)
+            scanner.run_frontier(pending, step.tally)
+        ctx.profiler(step.spec).info(
+            "directories_scanned",
+            job=job_name,
+            frontier=directories,
+            files=step.tally.counts.get("discovered", 0),
+            seconds=round(time.perf_counter() - started, 6),
+        )
+
+    run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, lambda: [d for d, _, _ in pending])
 
 
 @contextmanager
@@ -135,13 +132,27 @@ def cyclic_gc_paused() -> Iterator[None]:
 class Scanner:
     """Scans one directory of one pass."""
 
-    def __init__(self, ctx: WorkerContext, spec: JobSpec, handler: Handler, pass_id: str, conn: Any) -> None:
+    stop_check: Callable[[], bool] | None = None  # True once the job was stopped: scan no further
+
+    def __init__(
+        self,
+        ctx: WorkerContext,
+        spec: JobSpec,
+        handler: Handler,
+        pass_id: str,
+        conn: Any,
+        stop_check: Callable[[], bool] | None = None,
+    ) -> None:
         self.ctx, self.spec, self.handler, self.pass_id, self.conn = ctx, spec, handler, pass_id, conn
+        self.stop_check = stop_check
         self.source = ctx.source(spec)
         self.cmap = handler.character_map()
         self.session = ctx.pool(spec).session()
         self.delete_mode = DeleteMode[JobStore(conn).state(spec.name).get("delete_mode", "DO_NOT_DELETE")]
-        self.options = scan_options(spec)
+        # a directory listed in parts compares catalog names with the part's key range: names a character map
+        # changed cannot be placed in it, so with deletes on such a directory is listed whole by one task
+        whole = self.cmap is not None and self.delete_mode is not DeleteMode.DO_NOT_DELETE
+        self.options = dataclasses.replace(scan_options(spec), whole_directories=whole)
         self.work: list[SyncItem] = []
         self.skipped = 0
         self.marker: str | None = spec.extra.get("complete_marker")  # the watcher's --complete-marker
@@ -151,6 +162,7 @@ class Scanner:
         # Methods a handler does not override give the same answer for every file: ask once.
         self.fixed_operation = None if handler.defines("operation") else handler.operation(self.session, root_meta)
         self.fixed_resource = handler.to_resource(self.session, root_meta) if not handler.defines("to_resource") else ""
+        self.fixed_timeout = None if handler.defines("timeout") else handler.timeout(root_meta)
 
     def logical(self, path: str) -> tuple[str, tuple[Avu, ...]]:
         return logical_path(self.source.root, self.spec.target, path, self.cmap)
@@ -167,7 +179,12 @@ class Scanner:
     def run_frontier(self, pending: deque[tuple[str, Any, str]], tally: bk.Tally) -> None:
         started = time.monotonic()
         deadline, any_size = started + SCAN_BUDGET_SECONDS, started + PARTIAL_HAND_OFF_AFTER
+        stopped = self.stop_check or (lambda: False)
         while pending and time.monotonic() < deadline:
+            if stopped():  # a stop: no more directories, collections or batches from this task
+                pending.clear()
+                self.work.clear()
+                return
             self._list_ahead(pending)
             directory, ancestry, collection = pending.popleft()
             pending.extend(self.run_one(directory, ancestry, collection, tally))
@@ -220,7 +237,9 @@ class Scanner:
         listing = self.source.list(directory, self.options, ancestry)
         coll, _ = self.logical(directory)
         plain = self.cmap is None and is_utf8_encodable(directory)
-        catalog = self._catalog(directory, coll, collection, tally)
+        catalog = self._catalog(directory, coll, collection, tally, listing.bounds)
+        # the other parts of a large directory: each its own task at once, so that the pool lists them together
+        self._hand_off([(ref.path, ref.ancestry, EXISTS) for ref in listing.continuations], chunk=1)
         seen: set[str] = set()
         self.waiting = self.marker is not None and not marker_present(directory, self.source.root, self.marker)
         self.work.extend(self._files(listing, catalog, seen, tally, coll, plain))
@@ -231,7 +250,7 @@ class Scanner:
             tally.fail(problem.path, problem.reason)
         tally.add("excluded", len(listing.excluded))
         if not any(p.path == listing.path for p in listing.problems):  # unlisted: its entries are unknown
-            self._deletes(coll, catalog, seen, tally)
+            self._deletes(coll, catalog, seen, tally, listing.bounds)
         self._flush_work(final=False)
         return subdirectories
 
@@ -241,16 +260,22 @@ class Scanner:
         except LzIngestError:
             return ""
 
-    def _catalog(self, directory: str, coll: str, collection: str, tally: bk.Tally) -> adapter.Listing:
+    def _catalog(
+        self, directory: str, coll: str, collection: str, tally: bk.Tally, bounds: Bounds | None
+    ) -> adapter.Listing:
         if collection == NEW:
             self._create_collection(directory, coll, tally)
             return adapter.Listing.empty()
         listing = self.listed.pop(coll, None)
         if listing is None:
             listing = adapter.list_collection(self.session, coll)
-        if not listing.exists:
-            self._create_collection(directory, coll, tally)
-        tally.add("catalog_entries", len(listing.objects) + len(listing.subcollections))
+        if not listing.exists and not (bounds is not None and bounds.after is not None and self.spec.dry_run):
+            self._create_collection(directory, coll, tally)  # (a later part of a directory: its first part did)
+        if bounds is None:
+            tally.add("catalog_entries", len(listing.objects) + len(listing.subcollections))
+        else:  # each part counts the names it answers for: the delete share is measured against the sum
+            held = sum(bounds.holds(name, False) for name in listing.objects)
+            tally.add("catalog_entries", held + sum(bounds.holds(name, True) for name in listing.subcollections))
         return listing
 
     def _create_collection(self, directory: str, coll: str, tally: bk.Tally) -> None:
@@ -287,7 +312,9 @@ class Scanner:
             if state is None and base in catalog.subcollections:
                 state = COLLECTION
             if self._needs_sync(entry, logical, state, tally):
-                work.append(SyncItem(entry, logical, state, avus))
+                timeout = self._timeout(entry, logical, tally)
+                if timeout is not None:
+                    work.append(SyncItem(entry, logical, state, avus, timeout))
         tally.add("skipped", self.skipped)
         return work
 
@@ -298,6 +325,15 @@ class Scanner:
         operation = self.fixed_operation or self.handler.operation(self.session, meta)
         resource = self.fixed_resource if self.fixed_resource != "" else self.handler.to_resource(self.session, meta)
         return operation, resource
+
+    def _timeout(self, entry: Entry, logical: str, tally: bk.Tally) -> float | None:
+        if self.fixed_timeout is not None:
+            return self.fixed_timeout
+        try:
+            return self.handler.timeout(entry_meta(self.spec, entry, logical))
+        except LzIngestError as exc:
+            tally.fail(entry.path, str(exc))
+            return None
 
     def _needs_sync(self, entry: Entry, logical: str, state: CatalogState, tally: bk.Tally) -> bool:
         try:
@@ -341,20 +377,25 @@ class Scanner:
             tally.add("directories")
         return scans
 
-    def _deletes(self, coll: str, catalog: adapter.Listing, seen: set[str], tally: bk.Tally) -> None:
+    def _deletes(
+        self, coll: str, catalog: adapter.Listing, seen: set[str], tally: bk.Tally, bounds: Bounds | None
+    ) -> None:
+        """Catalog names the listing did not see (a part of a directory: only those in its range)."""
         if self.delete_mode is DeleteMode.DO_NOT_DELETE:
             return
         for name in sorted(set(catalog.objects) - seen):
-            tally.deletes.append(json.dumps({"path": f"{coll}/{name}", "kind": "object"}))
+            if bounds is None or bounds.holds(name, False):
+                tally.deletes.append(json.dumps({"path": f"{coll}/{name}", "kind": "object"}))
         for name in sorted(catalog.subcollections - seen):
-            tally.deletes.append(json.dumps({"path": f"{coll}/{name}", "kind": "collection"}))
+            if bounds is None or bounds.holds(name, True):
+                tally.deletes.append(json.dumps({"path": f"{coll}/{name}", "kind": "collection"}))
 
-    def _hand_off(self, directories: Iterable[tuple[str, Any, str]]) -> None:
+    def _hand_off(self, directories: Iterable[tuple[str, Any, str]], chunk: int = HAND_OFF_CHUNK) -> None:
         """Give directories to new scan tasks (other workers) in chunks."""
         todo = list(directories)
-        chunks = [
-            (self.spec.name, self.pass_id, todo[i : i + HAND_OFF_CHUNK]) for i in range(0, len(todo), HAND_OFF_CHUNK)
-        ]
+        chunks = [(self.spec.name, self.pass_id, todo[i : i + chunk]) for i in range(0, len(todo), chunk)]
+        if not chunks:
+            return
         bk.enqueue(self.conn, self.pass_id, self.spec.path_queue, scan_task, chunks)
 
     def _flush_work(self, final: bool) -> None:
@@ -366,5 +407,7 @@ class Scanner:
         if cut <= 0:
             return
         ready, self.work = self.work[:cut], self.work[cut:]
-        batches = [(self.spec.name, self.pass_id, ready[i : i + size]) for i in range(0, len(ready), size)]
-        bk.enqueue(self.conn, self.pass_id, self.spec.file_queue, sync_task, batches)
+        chunks = [ready[i : i + size] for i in range(0, len(ready), size)]
+        batches = [(self.spec.name, self.pass_id, chunk) for chunk in chunks]
+        timeouts = [batch_timeout(chunk) for chunk in chunks]
+        bk.enqueue(self.conn, self.pass_id, self.spec.file_queue, sync_task, batches, timeouts=timeouts)

@@ -9,19 +9,21 @@ from __future__ import annotations
 import datetime
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .. import naming
 from ..errors import LzIngestError, SourceError
 from ..handlers.loader import Handler
 from ..irods import catalog as adapter
-from ..jobs import JobSpec, JobStore
+from ..jobs import JobSpec
 from ..model import Action, Entry, EntryKind, Operation
 from ..plan import Decision, plan
 from ..sources.base import Source, printable
 from ..watcher.landing import Landing, apply_after_sync
 from . import bookkeeping as bk
 from .context import WorkerContext, current_connection, current_context
+from .lifecycle import RedisLedger, Step, run_task
 from .meta import entry_meta
 from .scan import SyncItem, checksum_match
 
@@ -48,34 +50,24 @@ _APPEND_COUNT = {
 def sync_task(job_name: str, pass_id: str, items: list[SyncItem]) -> None:
     """RQ entry point (file queue)."""
     conn = current_connection()
-    store = JobStore(conn)
-    tally = bk.Tally()
-    try:
-        state = store.state(job_name)
-        if state.get("pass_id") == pass_id and state.get("status") != "stopped":  # stop: queued batches skipped
-            spec = store.spec(job_name)
-            ctx = current_context()
-            syncer = Syncer(ctx, spec, ctx.handler(spec), redone=bk.is_redone())
-            started = time.perf_counter()
-            syncer.sync_all(items, tally)
-            ctx.profiler(spec).info(
-                "batch_synced",
-                job=job_name,
-                files=len(items),
-                seconds=round(time.perf_counter() - started, 6),
-                counts=dict(tally.counts),
-            )
-    except LzIngestError as exc:  # the whole batch could not start (handler refused, iRODS unreachable)
-        for item in items:
-            tally.fail(item.entry.path, str(exc))
-    except Exception as exc:
-        current_context().log.exception("sync_batch_failed")
-        for item in items:
-            tally.fail(item.entry.path, f"internal error: {exc!r}")
-    finally:
-        from .passes import task_done
+    ctx = current_context()
+    finished: set[int] = set()  # id() of the items done (counted or failed): what an escaping error spares
 
-        task_done(conn, job_name, pass_id, tally)
+    def body(step: Step) -> None:
+        syncer = Syncer(ctx, step.spec, step.handler, redone=bk.is_redone(), stop_check=step.stopped)
+        syncer.finished = finished
+        started = time.perf_counter()
+        syncer.sync_all(items, step.tally)
+        ctx.profiler(step.spec).info(
+            "batch_synced",
+            job=job_name,
+            files=len(items),
+            seconds=round(time.perf_counter() - started, 6),
+            counts=dict(step.tally.counts),
+        )
+
+    unfinished = lambda: [item.entry.path for item in items if id(item) not in finished]  # noqa: E731
+    run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, unfinished)
 
 
 _IN_PLACE = frozenset({Action.REGISTER, Action.REGISTER_REPLICA, Action.UPDATE})  # record the file, never read it
@@ -99,8 +91,17 @@ def log_failure(ctx: WorkerContext, path: str, phase: str, exc: BaseException, a
 class Syncer:
     """Syncs files of one job in one worker process."""
 
-    def __init__(self, ctx: WorkerContext, spec: JobSpec, handler: Handler, redone: bool = False) -> None:
+    def __init__(
+        self,
+        ctx: WorkerContext,
+        spec: JobSpec,
+        handler: Handler,
+        redone: bool = False,
+        stop_check: Callable[[], bool] | None = None,
+    ) -> None:
         self.ctx, self.spec, self.handler = ctx, spec, handler
+        self.stop_check = stop_check or (lambda: False)  # True once the job was stopped: no further file
+        self.finished: set[int] = set()  # id() of each item counted or failed
         self.source = ctx.source(spec)
         self.redone = redone  # this batch's worker died: some of its work may be in the catalog already
         self._listings: dict[str, adapter.Listing] = {}
@@ -119,6 +120,8 @@ class Syncer:
             future.result()
 
     def sync_with_retries(self, item: SyncItem, tally: bk.Tally) -> None:
+        if self.stop_check():  # checked between files: a stop lets the files in progress finish, no more
+            return
         meta = entry_meta(self.spec, item.entry, item.logical_path)
         attempts = 0
         while True:
@@ -129,6 +132,7 @@ class Syncer:
                 retries = self.handler.max_retries(meta)
                 if attempts > retries:
                     tally.fail(item.entry.path, str(exc), attempts)
+                    self.finished.add(id(item))
                     log_failure(self.ctx, item.entry.path, "sync", exc, attempts)
                     apply_after_sync(self.landing, None, item.entry.path, item.logical_path, None, str(exc))
                     return
@@ -136,6 +140,7 @@ class Syncer:
                 time.sleep(self.handler.delay(meta, attempts))
                 continue
             tally.add(outcome)
+            self.finished.add(id(item))
             if self.landing is not None:
                 session = self.ctx.pool(self.spec).session()
                 apply_after_sync(self.landing, session, item.entry.path, item.logical_path, outcome, None)
@@ -220,13 +225,14 @@ class Syncer:
     def _settled(self, scanned: Entry) -> Entry | None:
         """Stat again; a file changed within settle_seconds is waited for until it stops changing."""
         deadline = time.time() + SETTLE_WAIT_LIMIT
+        entry = self.source.restat(scanned, self.spec.follow_symlinks)
         while True:
-            entry = self.source.stat(scanned.path, self.spec.follow_symlinks)
             if entry is None or self.source.is_settled(entry, time.time(), self.spec.settle_seconds):
                 return entry
             if time.time() > deadline:
                 raise SourceError(f"{scanned.path}: still being written after {SETTLE_WAIT_LIMIT:.0f} s")
             time.sleep(min(self.spec.settle_seconds, 1.0))
+            entry = self.source.stat(scanned.path, self.spec.follow_symlinks)
 
     def _checksum_match(self, entry: Entry, item: SyncItem) -> bool | None:
         return checksum_match(self.source, entry, item.state)
