@@ -165,10 +165,10 @@ def list_command(as_json: bool, show_all: bool, **values: Any) -> int:
 @click.argument("job")
 @redis_options
 def watch_command(job: str, **values: Any) -> int:
-    """Live progress of a job: its current pass; a periodic job's passes until it is stopped."""
+    """Live progress of a job: its current pass; a periodic or watcher job's until it is stopped or ends."""
     conn = _conn(values)
     spec = JobStore(conn).spec(job)
-    return wait_for(conn, job, progress=True, across_passes=bool(spec.interval))
+    return wait_for(conn, job, progress=True, across_passes=bool(spec.interval or spec.extra.get("watcher")))
 
 
 @click.command("failures")
