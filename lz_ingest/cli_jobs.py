@@ -165,11 +165,10 @@ def list_command(as_json: bool, show_all: bool, **values: Any) -> int:
 @click.argument("job")
 @redis_options
 def watch_command(job: str, **values: Any) -> int:
-    """Live progress of a job: its current pass; a periodic or watcher job's until it is stopped."""
+    """Live progress of a job: its current pass; a periodic or watcher job's until it is stopped or ends."""
     conn = _conn(values)
     spec = JobStore(conn).spec(job)
-    watcher = control.status(conn, job).status is JobStatus.WATCHING  # a watcher job has no last pass to wait for
-    return wait_for(conn, job, progress=True, across_passes=bool(spec.interval) or watcher)
+    return wait_for(conn, job, progress=True, across_passes=bool(spec.interval or spec.extra.get("watcher")))
 
 
 @click.command("failures")
