@@ -22,6 +22,7 @@ from .errors import ConfigError
 from .handlers.loader import Handler
 from .jobs import JobSpec, JobStore, PassInfo, periodic_job_id
 from .settings import Settings
+from .sources.s3_settings import source_uri as s3_source_uri
 from .status import FINISHED, JobStatus
 from .tasks.passes import start_pass
 from .worker import active_workers
@@ -76,8 +77,7 @@ def build_spec(
 
 def prepare(settings: Settings, source: str, target: str, interval: int | None, values: Mapping[str, Any]) -> Prepared:
     """Every check, in the order that names the first culprit; nothing is written before they pass."""
-    if values.get("s3_keypair"):
-        raise ConfigError("--s3_keypair: S3 sources are not available in this version of lz-ingest")
+    source = s3_source_uri(source, values)  # s3://bucket/prefix, or the old /bucket/prefix with --s3_keypair
     if settings.irods is None:
         raise ConfigError("no iRODS configuration")
     handler = pf.load_checked_handler(values.get("event_handler"))

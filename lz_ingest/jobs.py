@@ -90,7 +90,7 @@ class PassInfo:
     reason: str = ""  # why a blocked job is blocked
     next_pass: float = 0.0  # when a waiting periodic job's next pass is due (epoch seconds)
     stopped_at: float = 0.0
-    events: dict[str, float] = field(default_factory=dict)  # a watcher job's event counts (lz:events:<job>)
+    events: dict[str, float | str] = field(default_factory=dict)  # a watcher job's event counts (lz:events:<job>)
     queues: tuple[str, ...] = ()
     served: bool | None = None  # whether any worker listens on the job's queues (None: not looked up)
 
@@ -130,7 +130,7 @@ class JobStore:
         pipe = self.r.pipeline()
         if state.get("pass_id"):
             self._drop_pass_keys(pipe, state["pass_id"])
-        pipe.delete(key("job", name), key("state", name), key("alive", name))
+        pipe.delete(key("job", name), key("state", name), key("alive", name), key("due", name))
         pipe.delete(key("events", name), key("events", name, "failures"))  # a watcher's counters (tasks/events.py)
         pipe.srem(key("jobs"), name)
         pipe.execute()
@@ -200,10 +200,10 @@ class JobStore:
                 detail["reason"] = reason[len(path) + 2 :]
         return found
 
-    def events(self, name: str) -> dict[str, float]:
-        """A watcher job's event counts; `last_event` (a time) is the one value that is not a count."""
-        raw = self.r.hgetall(key("events", name))
-        return {_s(k): float(v) if b"." in v or b"e" in v else int(v) for k, v in raw.items()}
+    def events(self, name: str) -> dict[str, float | str]:
+        """A watcher job's event counts, with the times (`last_event`, `started`) and words (`observer`)
+        kept beside them."""
+        return {_s(k): _number(_s(v)) for k, v in self.r.hgetall(key("events", name)).items()}
 
     def next_pass(self, name: str) -> float:
         """When rq-scheduler will start the periodic job's next pass (0: no schedule)."""
@@ -233,6 +233,15 @@ class JobStore:
             events=self.events(name),
             queues=(spec.restart_queue, spec.path_queue, spec.file_queue),
         )
+
+
+def _number(text: str) -> float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _s(value: bytes | str) -> str:

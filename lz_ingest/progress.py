@@ -79,7 +79,7 @@ def note(info: PassInfo, now: float | None = None) -> str:
     if info.served is False:
         notes.append("queued, but no worker listens on " + ", ".join(info.queues))
     if info.events:  # a watcher job's event counts, kept apart from its passes' counts
-        shown = (f"{k} {_when(v) if k == 'last_event' else v}" for k, v in sorted(info.events.items()))
+        shown = (f"{k} {_shown(k, v)}" for k, v in sorted(info.events.items()))
         notes.append("events: " + ", ".join(shown))
     return "; ".join(notes)
 
@@ -135,6 +135,10 @@ def summary(info: PassInfo, failures: dict[str, dict[str, object]], limit: int =
         more = plural(len(failures) - limit, "more failure")
         lines.append(f"  ... and {more} (lz-ingest failures {info.name})")
     return "\n".join(lines)
+
+
+def _shown(name: str, value: float | str) -> str:
+    return _when(value) if name in ("last_event", "started") and isinstance(value, float) else str(value)
 
 
 def _when(ts: float) -> str:

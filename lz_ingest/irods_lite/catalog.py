@@ -46,17 +46,31 @@ CREATE TABLE IF NOT EXISTS meta (
     meta_id INTEGER PRIMARY KEY, object_id INTEGER NOT NULL, attr TEXT NOT NULL,
     value TEXT NOT NULL, units TEXT NOT NULL DEFAULT '', create_ts TEXT, modify_ts TEXT);
 CREATE INDEX IF NOT EXISTS meta_object ON meta (object_id);
+CREATE TABLE IF NOT EXISTS user_groups (
+    group_user_id INTEGER NOT NULL, user_id INTEGER NOT NULL, create_ts TEXT, modify_ts TEXT,
+    PRIMARY KEY (group_user_id, user_id));
+CREATE INDEX IF NOT EXISTS user_groups_user ON user_groups (user_id);
 CREATE TABLE IF NOT EXISTS access (
     object_id INTEGER NOT NULL, user_id INTEGER NOT NULL, access_type INTEGER NOT NULL,
     create_ts TEXT, modify_ts TEXT, PRIMARY KEY (object_id, user_id));
 """
 
-ACCESS_OWN = 1200
-ACCESS_WRITE = 1120
-ACCESS_READ = 1050
-ACCESS_NAMES = {ACCESS_OWN: "own", ACCESS_WRITE: "modify_object", ACCESS_READ: "read_object"}
-
-COORDINATING_TYPES = {"passthru", "random", "roundrobin", "compound", "replication", "load_balanced"}
+# R_TOKN_MAIN's access_type tokens (icatSysInserts.sql; 4.3 names them with underscores).
+ACCESS_TYPES = {
+    "null": 1000, "execute": 1010, "read_annotation": 1020, "read_system_metadata": 1030,
+    "read_metadata": 1040, "read_object": 1050, "write_annotation": 1060, "create_metadata": 1070,
+    "modify_metadata": 1080, "delete_metadata": 1090, "administer_object": 1100, "create_object": 1110,
+    "modify_object": 1120, "delete_object": 1130, "create_token": 1140, "delete_token": 1150,
+    "curate": 1160, "own": 1200,
+}  # fmt: skip
+ACCESS_NAMES = {v: k for k, v in ACCESS_TYPES.items()}
+ACCESS_OWN = ACCESS_TYPES["own"]
+ACCESS_DELETE = ACCESS_TYPES["delete_object"]
+ACCESS_WRITE = ACCESS_TYPES["modify_object"]
+ACCESS_READ = ACCESS_TYPES["read_object"]
+ACCESS_CREATE_METADATA = ACCESS_TYPES["create_metadata"]
+ACCESS_MODIFY_METADATA = ACCESS_TYPES["modify_metadata"]
+ACCESS_DELETE_METADATA = ACCESS_TYPES["delete_metadata"]
 
 
 def now_ts(t: float | None = None) -> str:
@@ -156,18 +170,47 @@ class Catalog:
     def ensure_user(self, name: str, password: str, user_type: str) -> None:
         with self.tx() as db:
             row = db.execute("SELECT user_id FROM users WHERE user_name=? AND zone_name=?", (name, self.zone))
-            if row.fetchone():
+            found = row.fetchone()
+            if found:
                 db.execute(
                     "UPDATE users SET password=?, user_type=? WHERE user_name=? AND zone_name=?",
                     (password, user_type, name, self.zone),
                 )
+                self._join(db, found[0], found[0])  # catalogs made before groups existed
                 return
-            ts = now_ts()
-            db.execute(
-                "INSERT INTO users (user_id, user_name, zone_name, user_type, password, create_ts, modify_ts)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (self.new_id(), name, self.zone, user_type, password, ts, ts),
-            )
+            self.insert_user(db, name, user_type, password)
+
+    def insert_user(self, db: sqlite3.Connection, name: str, user_type: str, password: str = "") -> int:
+        """A user (or group) row and its personal group membership (db_plugin.cpp chlRegUserRE)."""
+        ts = now_ts()
+        uid = self.new_id()
+        db.execute(
+            "INSERT INTO users (user_id, user_name, zone_name, user_type, password, create_ts, modify_ts)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (uid, name, self.zone, user_type, password, ts, ts),
+        )
+        self._join(db, uid, uid)
+        return uid
+
+    @staticmethod
+    def _join(db: sqlite3.Connection, group_id: int, user_id: int) -> None:
+        ts = now_ts()
+        db.execute("INSERT OR IGNORE INTO user_groups VALUES (?,?,?,?)", (group_id, user_id, ts, ts))
+
+    def add_member(self, group: User, user: User) -> None:
+        with self.tx() as db:
+            self._join(db, group.id, user.id)
+
+    def is_member(self, group: User, user: User) -> bool:
+        return bool(self.query("SELECT 1 FROM user_groups WHERE group_user_id=? AND user_id=?", (group.id, user.id)))
+
+    def remove_member(self, group: User, user: User) -> None:
+        with self.tx() as db:
+            db.execute("DELETE FROM user_groups WHERE group_user_id=? AND user_id=?", (group.id, user.id))
+
+    def group_ids(self, user: User) -> list[int]:
+        """The user's own id and those of the groups it belongs to (what access rows may name)."""
+        return [r[0] for r in self.query("SELECT group_user_id FROM user_groups WHERE user_id=?", (user.id,))]
 
     def user(self, name: str, zone: str | None = None) -> User | None:
         rows = self.query(
@@ -203,6 +246,49 @@ class Catalog:
                 kids = db.execute("SELECT resc_children FROM resources WHERE resc_name=?", (parent,)).fetchone()
                 joined = ";".join(filter(None, [kids[0], name]))
                 db.execute("UPDATE resources SET resc_children=? WHERE resc_name=?", (joined, parent))
+
+    def set_parent(self, child: str, parent: str | None) -> None:
+        """Attach a resource under a parent (None: detach), and re-derive the stored hierarchies of the
+        replicas below it (a real catalog derives them from resc_parent on every query)."""
+        with self.tx() as db:
+            self._resources.clear()
+            old = db.execute("SELECT resc_parent FROM resources WHERE resc_name=?", (child,)).fetchone()[0]
+            if old:
+                kids = db.execute("SELECT resc_children FROM resources WHERE resc_id=?", (int(old),)).fetchone()[0]
+                rest = ";".join(k for k in kids.split(";") if k and k != child)
+                db.execute("UPDATE resources SET resc_children=? WHERE resc_id=?", (rest, int(old)))
+            parent_id = ""
+            if parent:
+                pid, kids = db.execute(
+                    "SELECT resc_id, resc_children FROM resources WHERE resc_name=?", (parent,)
+                ).fetchone()
+                parent_id = str(pid)
+                joined = ";".join(filter(None, [kids, child]))
+                db.execute("UPDATE resources SET resc_children=? WHERE resc_id=?", (joined, pid))
+            db.execute(
+                "UPDATE resources SET resc_parent=?, modify_ts=? WHERE resc_name=?", (parent_id, now_ts(), child)
+            )
+            self._resources.clear()
+            for rid in self._subtree_resource_ids(child):
+                leaf = self.resource_by_id(rid)
+                if leaf is not None:
+                    db.execute("UPDATE data_objects SET resc_hier=? WHERE resc_id=?", (self.hierarchy_of(leaf), rid))
+
+    def _subtree_resource_ids(self, name: str) -> list[int]:
+        resc = self.resource(name)
+        if resc is None:
+            return []
+        return [resc.id] + [rid for kid in resc.children for rid in self._subtree_resource_ids(kid)]
+
+    def remove_resource(self, name: str) -> None:
+        with self.tx() as db:
+            self._resources.clear()
+            db.execute("DELETE FROM resources WHERE resc_name=?", (name,))
+
+    def update_resource(self, name: str, column: str, value: str) -> None:
+        with self.tx() as db:
+            self._resources.clear()
+            db.execute(f"UPDATE resources SET {column}=?, modify_ts=? WHERE resc_name=?", (value, now_ts(), name))
 
     def resource(self, name: str) -> Resource | None:
         """By name, cached: resources change only through ensure_resource, which empties the cache."""
@@ -247,16 +333,35 @@ class Catalog:
         return (rows[0][0], rows[0][1]) if rows else None
 
     def insert_collection(self, db: sqlite3.Connection, name: str, owner: User) -> int:
+        """A collection owned by `owner`; under a parent with inheritance on, it also takes the parent's ACLs
+        and its inheritance (db_plugin.cpp chlRegColl)."""
         parent, _ = split_path(name)
         cid = self.new_id()
         ts = now_ts()
+        row = db.execute("SELECT coll_id, inheritance FROM collections WHERE coll_name=?", (parent,)).fetchone()
+        inherit = name != "/" and row is not None and row[1] == "1"
         db.execute(
             "INSERT INTO collections (coll_id, coll_name, parent_coll_name, owner_name, owner_zone,"
-            " create_ts, modify_ts) VALUES (?,?,?,?,?,?,?)",
-            (cid, name, parent if name != "/" else "/", owner.name, owner.zone, ts, ts),
+            " inheritance, create_ts, modify_ts) VALUES (?,?,?,?,?,?,?,?)",
+            (cid, name, parent if name != "/" else "/", owner.name, owner.zone, "1" if inherit else "", ts, ts),
         )
+        if inherit:
+            self.inherit_access(db, row[0], cid)
         db.execute("INSERT OR REPLACE INTO access VALUES (?,?,?,?,?)", (cid, owner.id, ACCESS_OWN, ts, ts))
         return cid
+
+    @staticmethod
+    def inherit_access(db: sqlite3.Connection, coll_id: int, object_id: int) -> None:
+        """Copy a collection's ACLs onto a new object or subcollection (its owner's row is set after)."""
+        ts = now_ts()
+        db.execute(
+            "INSERT OR REPLACE INTO access SELECT ?, user_id, access_type, ?, ? FROM access WHERE object_id=?",
+            (object_id, ts, ts, coll_id),
+        )
+
+    def inherits(self, coll_id: int) -> bool:
+        rows = self.query("SELECT inheritance FROM collections WHERE coll_id=?", (coll_id,))
+        return bool(rows) and rows[0][0] == "1"
 
     def ensure_collection_tree(self, name: str, owner: User) -> None:
         """Create name and its missing ancestors (used for bootstrap)."""
@@ -274,10 +379,16 @@ class Catalog:
             db.execute("INSERT OR REPLACE INTO access VALUES (?,?,?,?,?)", (object_id, user.id, access_type, ts, ts))
 
     def access_level(self, object_id: int, user: User) -> int:
-        rows = self.query("SELECT access_type FROM access WHERE object_id=? AND user_id=?", (object_id, user.id))
-        return rows[0][0] if rows else 0
+        """The user's best access to an object, its own or through a group (R_USER_GROUP x R_OBJT_ACCESS)."""
+        rows = self.query(
+            "SELECT MAX(a.access_type) FROM access a JOIN user_groups g ON g.group_user_id = a.user_id"
+            " WHERE a.object_id=? AND g.user_id=?",
+            (object_id, user.id),
+        )
+        return rows[0][0] or 0 if rows else 0
 
     def require_access(self, object_id: int, user: User, level: int, what: str) -> None:
+        """Non-admin client users need `level`; irods-lite lets a rodsadmin through (see the README)."""
         if user.is_admin or self.access_level(object_id, user) >= level:
             return
         raise IrodsError(E.CAT_NO_ACCESS_PERMISSION, f"{user.name} may not access {what}")

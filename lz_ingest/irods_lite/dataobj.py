@@ -7,13 +7,14 @@ import hashlib
 import json
 import os
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import errors as E
 from . import protocol as P
-from .catalog import ACCESS_OWN, ACCESS_READ, ACCESS_WRITE, Catalog, Replica, now_ts, split_path
+from .catalog import ACCESS_MODIFY_METADATA, ACCESS_OWN, ACCESS_READ, ACCESS_WRITE, Catalog, Replica, now_ts, split_path
 from .errors import IrodsError, check_path_length
 from .placement import leaf_for_register, leaf_for_write, matches
+from .s3_resource import S3_TYPE, refuse_write
 
 if TYPE_CHECKING:
     from .server import Conn, LiteServer, OpenFile, Reply
@@ -46,6 +47,8 @@ def _parent_collection(cat: Catalog, logical_path: str) -> int:
 
 def _check_new_name(cat: Catalog, logical_path: str, zone: str) -> int:
     check_path_length(logical_path, "logical path")
+    if not logical_path.startswith("/"):  # 4.3 rsDataObjCreate / rsDataObjOpen
+        raise IrodsError(E.SYS_INVALID_FILE_PATH, f"{logical_path} is not an absolute path")
     if not logical_path.startswith(f"/{zone}/"):
         raise IrodsError(E.CAT_UNKNOWN_COLLECTION, f"{logical_path} is outside zone {zone}")
     if cat.collection(logical_path) is not None:
@@ -64,6 +67,7 @@ def insert_replica(
     _, name = split_path(logical_path)
     ts = now_ts()
     with server.cat.tx() as db:
+        new_object = not data_id
         data_id = data_id or server.cat.new_id()
         db.execute(
             "INSERT INTO data_objects (data_id, coll_id, data_name, repl_num, data_type, data_size, resc_id,"
@@ -75,7 +79,10 @@ def insert_replica(
                 repl.get("checksum", ""), ts, repl.get("mtime") or ts, ts,
             ),
         )  # fmt: skip
-        db.execute("INSERT OR IGNORE INTO access VALUES (?,?,?,?,?)", (data_id, conn.user.id, ACCESS_OWN, ts, ts))
+        if new_object:  # a new replica of an object keeps the object's ACLs
+            if server.cat.inherits(coll_id):  # db_plugin.cpp chlRegDataObj: the collection's ACLs too
+                server.cat.inherit_access(db, coll_id, data_id)
+            db.execute("INSERT OR REPLACE INTO access VALUES (?,?,?,?,?)", (data_id, conn.user.id, ACCESS_OWN, ts, ts))
     return data_id
 
 
@@ -87,6 +94,11 @@ def _next_fd(conn: Conn) -> int:
     while fd in conn.files:
         fd += 1
     return fd
+
+
+def _resource_type(cat: Catalog, replica: Replica) -> str:
+    resource = cat.resource_by_id(replica.resc_id)
+    return resource.type if resource else ""
 
 
 def _pick_replica(replicas: list[Replica], options: dict[str, str]) -> Replica | None:
@@ -117,18 +129,28 @@ def api_open(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         replica = _pick_replica(replicas, options)
         if replica is None and writing:
             return _create(server, conn, path, options, data_id=replicas[0].data_id, repl_num=replicas[-1].repl_num + 1)
+        # for a read, a default destination is a preference only: a good replica elsewhere wins over none
+        # (or a stale one) there
+        if not writing and _default_only(options) and (replica is None or replica.status != "1"):
+            replica = next((r for r in replicas if r.status == "1"), replica or replicas[0])
         if replica is None:
             raise IrodsError(E.SYS_RESC_DOES_NOT_EXIST, f"{path} has no replica on the requested resource")
         cat.require_access(replica.data_id, conn.user, ACCESS_WRITE if writing else ACCESS_READ, path)
         truncate = writing and bool(flags & O_TRUNC)
-        if writing:
+        on_s3 = _resource_type(cat, replica) == S3_TYPE
+        if writing and on_s3:
+            refuse_write(S3_TYPE, replica.resc_hier)
+        fh: Any
+        if on_s3:
+            fh = server.s3.open(replica.path)  # read through boto3, as the S3 plugin reads its objects
+        elif writing:
             _set_status(cat, replica, "2")
             os.makedirs(os.path.dirname(replica.path), exist_ok=True)
             fh = open(replica.path, "r+b" if os.path.exists(replica.path) else "w+b")  # noqa: SIM115
             if truncate:
                 fh.truncate(0)
         else:
-            fh = open(replica.path, "rb")  # type: ignore[assignment]  # noqa: SIM115
+            fh = open(replica.path, "rb")  # noqa: SIM115
         token = secrets.token_hex(16)
         of = OpenFile(
             replica.data_id,
@@ -143,9 +165,14 @@ def api_open(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         )
         of.written = truncate
         return _register_fd(server, conn, of)
-    if not flags & O_CREAT:
-        raise IrodsError(E.CAT_UNKNOWN_FILE, f"{path} does not exist")
+    if not flags & O_CREAT:  # rsDataObjOpen.cpp on 4.3
+        raise IrodsError(E.OBJ_PATH_DOES_NOT_EXIST, f"{path} does not exist")
     return _create(server, conn, path, options)
+
+
+def _default_only(options: dict[str, str]) -> bool:
+    """A destination resource given, but no replica named exactly (resource, hierarchy or number)."""
+    return "destRescName" in options and not any(k in options for k in ("rescName", "resc_hier", "replNum"))
 
 
 def _register_fd(server: LiteServer, conn: Conn, of: OpenFile) -> Reply:
@@ -166,6 +193,7 @@ def _create(
     coll_id = _check_new_name(cat, path, server.config.zone)
     cat.require_access(coll_id, conn.user, ACCESS_WRITE, split_path(path)[0])
     leaf, hier = leaf_for_write(cat, options, server.config.default_resource)
+    refuse_write(leaf.type, leaf.name)
     physical = cat.vault_path(leaf, path)
     if repl_num:
         physical = f"{physical}.{repl_num}"
@@ -249,7 +277,7 @@ def api_close(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
     del conn.files[fd]
     of.fh.close()
     if of.writing and of.finalize:
-        _finalize(server, of, {**of.options, **P.kvp(root)}, good=True)
+        _finalize(server, of, {**of.options, **P.kvp(root)}, good=True, conn=conn)
     return _reply(0)
 
 
@@ -288,7 +316,7 @@ def _set_status(cat: Catalog, replica: Replica, status: str) -> None:
         )
 
 
-def _finalize(server: LiteServer, of: OpenFile, options: dict[str, str], good: bool) -> None:
+def _finalize(server: LiteServer, of: OpenFile, options: dict[str, str], good: bool, conn: Conn | None = None) -> None:
     """What a real server does on close: size from storage, mtime now, this replica good, others stale."""
     size = os.path.getsize(of.physical_path)
     checksum = ""
@@ -310,6 +338,10 @@ def _finalize(server: LiteServer, of: OpenFile, options: dict[str, str], good: b
             )
     with server.lock:
         server.tokens.pop(of.token, None)
+    if good and conn is not None and ";" in of.resc_hier:
+        from .copies import fan_out  # copies builds on this module
+
+        fan_out(server, conn, of.logical_path, of.data_id, of.repl_num)
 
 
 def abandon_open_files(server: LiteServer, conn: Conn) -> None:
@@ -346,7 +378,8 @@ def api_register(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         raise IrodsError(E.SYS_NOT_SUPPORTED, "irods-lite does not register directories")
     leaf, hier = leaf_for_register(cat, options, server.config.default_resource)
     size, mtime = _stat_for_register(file_path, options)
-    checksum = sha2_of(file_path) if ("regChksum" in options or "verifyChksum" in options) else ""
+    wanted = "regChksum" in options or "verifyChksum" in options
+    checksum = (server.s3.sha2(file_path) if leaf.type == S3_TYPE else sha2_of(file_path)) if wanted else ""
     repl = {"size": size, "resc_id": leaf.id, "hier": hier, "path": file_path, "status": "1"}
     repl.update(checksum=checksum, mtime=mtime, data_type=options.get("dataType", "generic"))
     existing = cat.replicas(path)
@@ -415,7 +448,9 @@ def api_mod_data_obj_meta(server: LiteServer, conn: Conn, msg: P.Message) -> Rep
     if not replicas:
         raise IrodsError(E.CAT_UNKNOWN_FILE, f"{path} does not exist")
     assert conn.user is not None
-    server.cat.require_access(replicas[0].data_id, conn.user, ACCESS_WRITE, path)
+    # db_plugin.cpp chlModDataObjMeta: modify_metadata; a checksum alone needs only read
+    needed = ACCESS_READ if set(params) - {"all"} == {"chksum"} else ACCESS_MODIFY_METADATA
+    server.cat.require_access(replicas[0].data_id, conn.user, needed, path)
     which = {k: v for k, v in (("resc_hier", P.text(info, "rescHier")), ("rescName", P.text(info, "rescName"))) if v}
     if not which:
         which["replNum"] = P.text(info, "replNum", "0")
@@ -451,7 +486,7 @@ def api_checksum(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         return _verify_checksums(replicas, options)
     result = ""
     for r in _selected(replicas, options, "ChksumAll" in options):
-        computed = sha2_of(r.path)
+        computed = server.s3.sha2(r.path) if _resource_type(server.cat, r) == S3_TYPE else sha2_of(r.path)
         if r.checksum and "forceChksum" not in options:
             computed = r.checksum
         else:
@@ -519,8 +554,10 @@ def _verify_checksums(replicas: list[Replica], options: dict[str, str]) -> Reply
             for r in good:
                 if not r.checksum:
                     check_sum(r)  # reports the missing checksum
-    if results:
-        return _reply(E.CHECK_VERIFICATION_RESULTS, P.str_pi(json.dumps(results)))
+    if results:  # also one error-stack entry per result, as addRErrorMsg does
+        reply = _reply(E.CHECK_VERIFICATION_RESULTS, P.str_pi(json.dumps(results)))
+        reply.errors = [(int(str(r["error_code"])), str(r["message"])) for r in results]
+        return reply
     return _reply(0)
 
 
@@ -542,7 +579,7 @@ def api_touch(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         reply = _create(server, conn, path, {})
         of = conn.files.pop(reply.int_info)
         of.fh.close()
-        _finalize(server, of, {}, good=True)
+        _finalize(server, of, {}, good=True, conn=conn)
         return _reply(0)
     cat.require_access(replicas[0].data_id, conn.user, ACCESS_WRITE, path)
     targets = replicas

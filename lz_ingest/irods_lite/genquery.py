@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import errors as E
+from .catalog import ACCESS_NAMES, ACCESS_READ
 from .errors import IrodsError
 
 ORDER_BY = 0x400
@@ -17,8 +18,13 @@ UPPER_CASE_WHERE = 0x200
 AGGREGATES = {2: "MIN", 3: "MAX", 4: "SUM", 5: "AVG", 6: "COUNT"}
 
 _ACCESS_NAME = (
-    "CASE {a}.access_type WHEN 1200 THEN 'own' WHEN 1120 THEN 'modify_object'"
-    " WHEN 1050 THEN 'read_object' ELSE 'null' END"
+    "CASE {a}.access_type " + " ".join(f"WHEN {k} THEN '{v}'" for k, v in sorted(ACCESS_NAMES.items())) + " END"
+)
+# general_query.cpp genqAppendAccessCheck (acAclPolicy STRICT, the stock core.re): for a client user below
+# rodsadmin, data objects and collections only where the user, or a group it is in, has read_object or more.
+_VISIBLE = (
+    "{col} IN (SELECT a.object_id FROM access a JOIN user_groups ug ON ug.group_user_id = a.user_id"
+    f" WHERE ug.user_id = ? AND a.access_type >= {ACCESS_READ})"
 )
 
 
@@ -55,6 +61,8 @@ def _columns() -> dict[int, tuple[str, str]]:
         cols[base + 2] = (group, "'access_type'")
         cols[base + 3] = (group, f"{group}.user_id")
         cols[base + 4] = (group, f"{group}.object_id")
+    cols[900] = ("g", "g.group_user_id")
+    cols[901] = ("g", "(SELECT user_name FROM users WHERE user_id = g.group_user_id)")
     cols.update({101: ("z", "z.zone_id"), 102: ("z", "z.zone_name"), 103: ("z", "z.zone_type")})
     return cols
 
@@ -72,6 +80,7 @@ _TABLES = {
     "mu": "meta mu",
     "ad": "access ad",
     "ac": "access ac",
+    "g": "user_groups g",
 }
 # group -> (group it hangs off, join condition)
 _PARENT = {
@@ -87,6 +96,7 @@ _PAIR_JOINS = {
     ("d", "r"): "d.resc_id = r.resc_id",
     ("ad", "u"): "ad.user_id = u.user_id",
     ("ac", "u"): "ac.user_id = u.user_id",
+    ("g", "u"): "g.user_id = u.user_id",
 }
 
 
@@ -122,7 +132,7 @@ def _groups_for(columns: list[int]) -> set[str]:
 
 def _from_clause(groups: set[str], zone: str, params: list[object]) -> tuple[str, list[str]]:
     tables, joins = [], []
-    for g in ("d", "c", "r", "u", "md", "mc", "mr", "mu", "ad", "ac"):
+    for g in ("d", "c", "r", "u", "md", "mc", "mr", "mu", "ad", "ac", "g"):
         if g in groups:
             tables.append(_TABLES[g])
     if "z" in groups:
@@ -175,15 +185,39 @@ def _one_condition(expr: str, cond: str, upper: bool, params: list[object]) -> s
     return f"{col} {sql_op} {wrap}"
 
 
-def _condition(col: int, cond: str, upper: bool, params: list[object]) -> str:
-    expr = COLUMNS[col][1]
+def _condition(col: int, cond: str, upper: bool, params: list[object], alias: str | None = None) -> str:
+    group, expr = COLUMNS[col]
+    if alias:
+        expr = expr.replace(f"{group}.", f"{alias}.")
     parts = re.split(r"\s*\|\|\s*(?=(?:[^']*'[^']*')*[^']*$)", cond)
     if len(parts) > 1:
         return "(" + " OR ".join(_one_condition(expr, p, upper, params) for p in parts) + ")"
     return _one_condition(expr, cond, upper, params)
 
 
-def translate(q: GenQuery, zone: str) -> Translation:
+_AVU_NAME_COLUMNS = {600: "md", 610: "mc", 630: "mr", 640: "mu"}
+
+
+def _avu_aliases(where: list[tuple[int, str]]) -> list[str | None]:
+    """Each further condition on an AVU attribute name starts a new join of the metadata table, which that
+    name's value and units conditions then use (general_query.cpp: several AVUs of one object at once)."""
+    seen: dict[int, int] = {}
+    current: dict[int, str | None] = {}
+    out: list[str | None] = []
+    for col, _ in where:
+        base = next((b for b in _AVU_NAME_COLUMNS if b <= col <= b + 5), None)
+        if base is None:
+            out.append(None)
+            continue
+        if col == base:
+            seen[base] = seen.get(base, 0) + 1
+            current[base] = f"{_AVU_NAME_COLUMNS[base]}{seen[base]}" if seen[base] > 1 else None
+        out.append(current.get(base))
+    return out
+
+
+def translate(q: GenQuery, zone: str, reader: int | None = None) -> Translation:
+    """The SQL for a query; `reader` is the id of a non-admin client user whose access limits the rows."""
     if not q.select:
         raise IrodsError(E.CAT_INVALID_ARGUMENT, "GenQuery selects no column")
     columns = [c for c, _ in q.select]
@@ -209,8 +243,18 @@ def translate(q: GenQuery, zone: str) -> Translation:
     from_sql, joins = _from_clause(groups, zone, params)
     where = list(joins)
     upper = bool(q.options & UPPER_CASE_WHERE)
-    for col, cond in q.where:
-        where.append(_condition(col, cond, upper, params))
+    aliases = _avu_aliases(q.where)
+    for extra in sorted({a for a in aliases if a}):
+        base = extra.rstrip("0123456789")
+        from_sql += f", meta {extra}"
+        where.append(_PARENT[base][1].replace(f"{base}.", f"{extra}.", 1))
+    for (col, cond), alias in zip(q.where, aliases, strict=True):
+        where.append(_condition(col, cond, upper, params, alias))
+    if reader is not None:
+        for group, key in (("d", "d.data_id"), ("c", "c.coll_id")):
+            if group in groups:
+                where.append(_VISIBLE.format(col=key))
+                params.append(reader)
     distinct = "" if q.options & NO_DISTINCT else "DISTINCT "
     sql = f"SELECT {distinct}{', '.join(select_exprs)} FROM {from_sql}"
     if where:

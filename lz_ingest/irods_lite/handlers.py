@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import dataobj, metadata, namespace
+from . import access, admin, copies, dataobj, metadata, namespace
 
 if TYPE_CHECKING:
     from .server import Handler
@@ -18,14 +18,21 @@ HANDLERS: dict[int, Handler] = {
     629: dataobj.api_checksum,
     630: dataobj.api_register,
     632: namespace.api_trim,
+    652: copies.api_truncate,
     673: dataobj.api_close,
     674: dataobj.api_lseek,
     675: dataobj.api_read,
     676: dataobj.api_write,
     679: namespace.api_coll_remove,
     681: namespace.api_coll_create,
+    695: copies.api_replicate,
+    696: copies.api_copy,
+    701: admin.api_general_admin,
     702: metadata.api_genquery,
     706: metadata.api_mod_avu,
+    707: access.api_mod_access_control,
+    714: admin.api_user_admin,
+    802: copies.api_replica_truncate,
     10220: dataobj.api_resource_info,
     20000: dataobj.api_fd_info,
     20002: metadata.api_atomic_avu,

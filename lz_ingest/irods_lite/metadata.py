@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING
 from . import errors as E
 from . import genquery as G
 from . import protocol as P
-from .catalog import ACCESS_WRITE, Catalog, User, now_ts
+from .catalog import ACCESS_CREATE_METADATA, ACCESS_DELETE_METADATA, ACCESS_MODIFY_METADATA, Catalog, User, now_ts
 from .errors import IrodsError
 
 if TYPE_CHECKING:
     from .server import Conn, LiteServer, Reply
 
 _KINDS = {"-d": "d", "-C": "C", "-c": "C", "-R": "R", "-r": "R", "-u": "u"}
+_NEEDED = {"add": ACCESS_CREATE_METADATA, "adda": ACCESS_CREATE_METADATA, "rm": ACCESS_DELETE_METADATA,
+           "rmw": ACCESS_DELETE_METADATA, "rmi": ACCESS_DELETE_METADATA}  # fmt: skip
 _JSON_KINDS = {"data_object": "d", "collection": "C", "resource": "R", "user": "u"}
 
 
@@ -24,19 +26,19 @@ def _reply(int_info: int = 0, body: bytes = b"") -> Reply:
     return Reply(int_info, body)
 
 
-def object_id(cat: Catalog, kind: str, name: str, user: User) -> int:
+def object_id(cat: Catalog, kind: str, name: str, user: User, level: int = ACCESS_MODIFY_METADATA) -> int:
     """The catalog id an AVU hangs on, after checking the user may change it."""
     if kind == "d":
         replicas = cat.replicas(name)
         if not replicas:
             raise IrodsError(E.CAT_UNKNOWN_FILE, f"{name} does not exist")
-        cat.require_access(replicas[0].data_id, user, ACCESS_WRITE, name)
+        cat.require_access(replicas[0].data_id, user, level, name)
         return replicas[0].data_id
     if kind == "C":
         found = cat.collection(name)
         if found is None:
             raise IrodsError(E.CAT_UNKNOWN_COLLECTION, f"{name} does not exist")
-        cat.require_access(found[0], user, ACCESS_WRITE, name)
+        cat.require_access(found[0], user, level, name)
         return found[0]
     if not user.is_admin:
         raise IrodsError(E.CAT_NO_ACCESS_PERMISSION, "only a rodsadmin may change resource or user AVUs")
@@ -83,7 +85,7 @@ def api_mod_avu(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         return _copy(cat, conn.user, args)
     if kind is None:
         raise IrodsError(E.CAT_INVALID_ARGUMENT, f"unknown object type {args[1]!r}")
-    oid = object_id(cat, kind, args[2], conn.user)
+    oid = object_id(cat, kind, args[2], conn.user, _NEEDED.get(op, ACCESS_MODIFY_METADATA))
     attr, value, units = args[3], args[4], args[5]
     with cat.tx() as db:
         if op in ("add", "adda"):
@@ -93,13 +95,26 @@ def api_mod_avu(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         elif op == "rmi":
             db.execute("DELETE FROM meta WHERE object_id=? AND meta_id=?", (oid, int(attr or 0)))
         elif op == "set":
-            db.execute("DELETE FROM meta WHERE object_id=? AND attr=?", (oid, attr))
-            _add(db, cat, oid, attr, value, units)
+            _set(db, cat, oid, attr, value, units)
         elif op == "mod":
             _modify(db, cat, oid, args)
         else:
             raise IrodsError(E.CAT_INVALID_ARGUMENT, f"unknown metadata operation {op!r}")
     return _reply(0)
+
+
+def _set(db: sqlite3.Connection, cat: Catalog, oid: int, attr: str, value: str, units: str) -> None:
+    """imeta set: the attribute's first AVU takes the new value and units (keeping its creation time, as
+    db_plugin.cpp chlSetAVUMetadata modifies it in place); any others with that attribute go."""
+    rows = db.execute("SELECT meta_id FROM meta WHERE object_id=? AND attr=? ORDER BY meta_id", (oid, attr)).fetchall()
+    if not rows:
+        _add(db, cat, oid, attr, value, units)
+        return
+    if value == "":
+        raise IrodsError(E.CAT_INVALID_ARGUMENT, "an AVU needs an attribute and a value")
+    keep = rows[0][0]
+    db.execute("DELETE FROM meta WHERE object_id=? AND attr=? AND meta_id<>?", (oid, attr, keep))
+    db.execute("UPDATE meta SET value=?, units=?, modify_ts=? WHERE meta_id=?", (value, units, now_ts(), keep))
 
 
 def _modify(db: sqlite3.Connection, cat: Catalog, oid: int, args: list[str]) -> None:
@@ -126,16 +141,31 @@ def _copy(cat: Catalog, user: User, args: list[str]) -> Reply:
     return _reply(0)
 
 
+def _atomic_error(code: int, message: str, op: object = None, index: int = 0) -> IrodsError:
+    """The JSON error object atomic_apply_metadata_operations.cpp answers with (make_error_object)."""
+    body = {"operation": op if op is not None else {}, "operation_index": index, "error_message": message}
+    return IrodsError(code, message, P.bin_bytes_json(body))
+
+
 def api_atomic_avu(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
     request = P.json_body(msg.body)
     kind = _JSON_KINDS.get(request.get("entity_type", ""))
     if kind is None:
         raise IrodsError(E.CAT_INVALID_ARGUMENT, "unknown entity_type")
     assert conn.user is not None
-    cat = server.cat
-    oid = object_id(cat, kind, request.get("entity_name", ""), conn.user)
+    cat, name = server.cat, request.get("entity_name", "")
+    if request.get("admin_mode") and not conn.user.is_admin:
+        raise _atomic_error(E.CAT_INSUFFICIENT_PRIVILEGE_LEVEL, "User is not an administrator")
+    try:
+        oid = object_id(cat, kind, name, conn.user)
+    except IrodsError as exc:
+        if exc.code == E.CAT_NO_ACCESS_PERMISSION:
+            raise _atomic_error(exc.code, "User not allowed to modify metadata") from None
+        raise _atomic_error(E.SYS_INVALID_INPUT_PARAM, f"Entity does not exist [entity_name={name}]") from None
     with cat.tx() as db:  # all operations or none
-        for op in request.get("operations", []):
+        for index, op in enumerate(request.get("operations", [])):
+            if op.get("operation") not in ("add", "remove"):
+                raise _atomic_error(E.INVALID_OPERATION, "Invalid metadata operation.", op, index)
             attr, value, units = op.get("attribute", ""), op.get("value", ""), op.get("units", "")
             if op.get("operation") == "add":
                 exists = db.execute(
@@ -201,7 +231,8 @@ def api_genquery(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
     zone = q.keywords.get("zone", server.config.zone)
     if zone != server.config.zone:
         raise IrodsError(E.CAT_NO_ROWS_FOUND, f"unknown zone {zone}")
-    translation = G.translate(q, server.config.zone)
+    assert conn.user is not None
+    translation = G.translate(q, server.config.zone, None if conn.user.is_admin else conn.user.id)
     raw = server.cat.query(translation.sql, translation.params)
     rows = G.text_rows(raw)[max(0, q.offset) :]
     if q.max_rows <= 0:

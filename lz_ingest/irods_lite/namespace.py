@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from . import errors as E
 from . import protocol as P
-from .catalog import ACCESS_WRITE, Catalog, Replica, User, split_path
+from .catalog import ACCESS_DELETE, ACCESS_WRITE, Catalog, Replica, User, split_path
 from .errors import IrodsError, check_path_length
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def api_coll_remove(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         raise IrodsError(E.CAT_UNKNOWN_COLLECTION, f"{path} does not exist")
     if path.count("/") < 3 or path in (f"/{zone}/trash/home", f"/{zone}/home/public"):
         raise IrodsError(E.CAT_NO_ACCESS_PERMISSION, f"{path} cannot be removed")
-    cat.require_access(found[0], user, ACCESS_WRITE, path)
+    cat.require_access(found[0], user, ACCESS_DELETE, path)  # chlDelColl: delete_object
     tree = _subtree(cat, path)
     ids = [cid for cid, _ in tree]
     marks = ",".join("?" * len(ids))
@@ -178,7 +178,7 @@ def api_unlink(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
     replicas = cat.replicas(path)
     if not replicas:
         raise IrodsError(E.CAT_UNKNOWN_FILE, f"{path} does not exist")
-    cat.require_access(replicas[0].data_id, user, ACCESS_WRITE, path)
+    cat.require_access(replicas[0].data_id, user, ACCESS_DELETE, path)  # chlUnregDataObj: delete_object
     unregister = P.integer(root, "oprType") == UNREG_OPR
     if unregister or "forceFlag" in options or _in_trash(zone, path):
         _delete_object_rows(cat, replicas, remove_files=not unregister)
@@ -209,7 +209,7 @@ def api_trim(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
     replicas = cat.replicas(path)
     if not replicas:
         raise IrodsError(E.CAT_UNKNOWN_FILE, f"{path} does not exist")
-    cat.require_access(replicas[0].data_id, _user(conn), ACCESS_WRITE, path)
+    cat.require_access(replicas[0].data_id, _user(conn), ACCESS_DELETE, path)
     if "replNum" in options and "rescName" in options:
         raise IrodsError(E.USER_INCOMPATIBLE_PARAMS, "replNum and rescName are incompatible")
     doomed = _replicas_to_trim(replicas, options)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import logging
@@ -20,9 +21,12 @@ from typing import Any, TextIO
 
 from . import errors as E
 from . import protocol as P
+from . import tls
+from .admin import ensure_public_group
 from .catalog import Catalog, User
 from .config import LEAF_TYPE, LiteConfig
 from .errors import IrodsError
+from .s3_resource import S3Vaults
 
 log = logging.getLogger("irods_lite")
 
@@ -36,6 +40,7 @@ class Reply:
     int_info: int = 0
     body: bytes = b""
     bs: bytes = b""
+    errors: list[tuple[int, str]] | None = None  # the error stack (RError_PI), when more than the status
 
 
 @dataclass
@@ -103,6 +108,26 @@ class Faults:
         return entry[1]
 
 
+class DataDirInUse(RuntimeError):
+    """Another irods-lite holds the data directory (two servers would share one SQLite catalog)."""
+
+
+def lock_data_dir(data_dir: Path) -> TextIO:
+    """An exclusive flock on data_dir/irods-lite.lock, held while the server runs (released on exit)."""
+    fh = open(data_dir / "irods-lite.lock", "a+")  # noqa: SIM115
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "unknown"
+        fh.close()
+        raise DataDirInUse(f"data directory {data_dir} is in use by another irods-lite (pid {holder})") from None
+    fh.truncate(0)
+    fh.write(str(os.getpid()))
+    fh.flush()
+    return fh
+
+
 class LiteServer:
     """A local iRODS-protocol server; start() binds, stop() closes, state lives in data_dir."""
 
@@ -115,6 +140,10 @@ class LiteServer:
         self.lock = threading.Lock()
         self.counters: Counter[int] = Counter()
         self.faults = Faults()
+        self.tls_policy = tls.policy_of(config)
+        self.tls_context = tls.server_context(config)
+        self.tls_counts: Counter[tuple[str, int, int, int]] = Counter()  # encryption settings -> connections
+        self.s3 = S3Vaults(config.s3)  # the objects of s3 resources
         self.catalog: Catalog | None = None
         self.tokens: dict[str, tuple[int, int, str]] = {}  # replica token -> (data_id, repl_num, physical)
         self._listener: socket.socket | None = None
@@ -125,28 +154,35 @@ class LiteServer:
         self._request_log: TextIO | None = None
         self._unmatched_seen: set[int] = set()
         self._refuse_timer: threading.Timer | None = None
+        self._lock_file: TextIO | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> LiteServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(self.data_dir / "catalog.sqlite", self.config.zone)
-        self._bootstrap()
-        if self.config.request_log:
-            self._request_log = open(self.config.request_log, "a", buffering=1)  # noqa: SIM115
-        self._listen()
+        self._lock_file = lock_data_dir(self.data_dir)
+        try:
+            self.catalog = Catalog(self.data_dir / "catalog.sqlite", self.config.zone)
+            self._bootstrap()
+            if self.config.request_log:
+                self._request_log = open(self.config.request_log, "a", buffering=1)  # noqa: SIM115
+            self._listen()
+        except BaseException:
+            self.stop()  # closes what was opened and releases the data directory
+            raise
         return self
 
     def _bootstrap(self) -> None:
         cat = self.cat
         zone = self.config.zone
         for spec in self.config.all_resources():
-            vault = str(self.data_dir / "vaults" / spec.name) if spec.type == LEAF_TYPE else ""
+            vault = str(self.data_dir / "vaults" / spec.name) if spec.type == LEAF_TYPE else spec.vault
             if vault:
                 os.makedirs(vault, exist_ok=True)
             cat.ensure_resource(spec.name, spec.type, vault, spec.parent or None)
         for u in self.config.users:
             cat.ensure_user(u.name, u.password, "rodsadmin" if u.admin else "rodsuser")
+        ensure_public_group(cat, [u.name for u in self.config.users])
         admin = next((cat.user(u.name) for u in self.config.users if u.admin), None) or cat.user(
             self.config.users[0].name
         )
@@ -202,6 +238,9 @@ class LiteServer:
         if self._request_log:
             self._request_log.close()
             self._request_log = None
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the flock
+            self._lock_file = None
 
     def restart(self) -> None:
         """Stop and start again on the same port, keeping the catalog and the vaults."""
@@ -278,11 +317,21 @@ class LiteServer:
         finally:
             self._cleanup(conn)
             with self.lock:
-                self._conns.discard(sock)
+                self._conns.discard(conn.sock)
             try:
-                sock.close()
+                conn.sock.close()  # the TLS socket when TLS started (it took over the descriptor)
             except OSError:
                 pass
+
+    def replace_socket(self, old: socket.socket, new: socket.socket) -> None:
+        """A connection's socket after TLS started, so drop_connections reaches it."""
+        with self.lock:
+            self._conns.discard(old)
+            self._conns.add(new)
+
+    def count_tls(self, enc: tls.Encryption) -> None:
+        with self.lock:
+            self.tls_counts[enc.settings] += 1
 
     def _cleanup(self, conn: Conn) -> None:
         from .dataobj import abandon_open_files
@@ -302,18 +351,10 @@ class LiteServer:
         conn.proxy_zone = P.text(pack, "proxyRcatZone") or self.config.zone
         conn.client_name = P.text(pack, "clientUser") or conn.proxy_name
         conn.client_zone = P.text(pack, "clientRcatZone") or conn.proxy_zone
-        if "request_server_negotiation" in P.text(pack, "option"):
-            # A stock server's policy (core.re acPreConnect -> CS_NEG_REFUSE): irods-lite has no TLS, so a
-            # client requiring it fails the negotiation itself instead of waiting for a TLS handshake.
-            neg = P.element("CS_NEG_PI", ("status", 1), ("result", "CS_NEG_REFUSE")).encode()
-            self.send(conn, P.Message("RODS_CS_NEG_T", neg))
-            answer = P.read_message(conn.reader)
-            if "CS_NEG_USE_TCP" not in P.text(P.parse_body(answer.body), "result"):
-                log.warning("client asked for TLS, which irods-lite does not offer")
-                return False
+        outcome = tls.negotiate(self, conn, "request_server_negotiation" in P.text(pack, "option"))
         version = P.element(
             "Version_PI",
-            ("status", 0),
+            ("status", outcome.status),
             ("relVersion", f"rods{self.config.version}"),
             ("apiVersion", "d"),
             ("reconnPort", 0),
@@ -321,12 +362,17 @@ class LiteServer:
             ("cookie", 0),
         ).encode()
         self.send(conn, P.Message("RODS_VERSION", version))
+        if outcome.status < 0:  # rodsAgent.cpp: the version carries the failure, then the agent exits
+            return False
+        if outcome.use_ssl:
+            tls.start(self, conn)
         return True
 
     def _loop(self, conn: Conn) -> None:
         while True:
             msg = P.read_message(conn.reader)
             if msg.type == "RODS_DISCONNECT":
+                tls.goodbye(conn)
                 return
             if msg.type != "RODS_API_REQ":
                 raise P.ProtocolError(f"unexpected message type {msg.type}")
@@ -334,6 +380,8 @@ class LiteServer:
             if isinstance(msg.bs, P.Bulk):
                 msg.bs.drain()  # the bytes of a write that was refused (or failed) before it took them
             error = P.error_stack(reply.int_info, "") if reply.int_info < 0 else b""
+            if reply.errors:
+                error = P.error_stack_of(reply.errors)
             self.send(conn, P.Message("RODS_API_REPLY", reply.body, error, reply.bs, reply.int_info))
 
     def _dispatch(self, conn: Conn, msg: P.Message) -> Reply:
@@ -364,7 +412,7 @@ class LiteServer:
             return handler(self, conn, msg)
         except IrodsError as exc:
             log.debug("api %d -> %d %s", api, exc.code, exc.message)
-            return Reply(exc.code)
+            return Reply(exc.code, exc.body)
         except Exception:
             log.exception("irods-lite: API %d failed", api)
             return Reply(E.SYS_INVALID_INPUT_PARAM)

@@ -69,6 +69,8 @@ def start_pass_task(job_name: str) -> str | None:
     store = JobStore(conn)
     if store.state(job_name).get("status") == "stopped":
         return None
+    if _due_while_running(conn, store, job_name):
+        return None
     spec = store.spec(job_name)
     try:
         handler = current_context().handler(spec)
@@ -76,6 +78,27 @@ def start_pass_task(job_name: str) -> str | None:
         store.block(job_name, f"{exc}; take up the new handler with `lz-ingest start` again (same --job_name)")
         return None
     return start_pass(conn, spec, handler)
+
+
+def _due_while_running(conn: redis.Redis, store: JobStore, job_name: str) -> bool:
+    """A period came while the job's pass still runs: mark the next pass due, so that the pass's end starts
+    it at once (delayed, never overlapping, never dropped until a later period finds the job idle)."""
+    if not store.is_running(job_name):
+        return False
+    conn.set(key("due", job_name), "1")
+    if store.is_running(job_name):
+        return True
+    conn.delete(key("due", job_name))  # it ended meanwhile, perhaps before it could see the mark
+    return False
+
+
+def _start_due_pass(conn: redis.Redis, spec: JobSpec) -> None:
+    if spec.interval and conn.delete(key("due", spec.name)):
+        from rq import Queue
+
+        Queue(spec.restart_queue, connection=conn).enqueue(
+            start_pass_task, spec.name, result_ttl=bk.TASK_RESULT_TTL, failure_ttl=bk.TASK_FAILURE_TTL
+        )
 
 
 def task_done(conn: redis.Redis, job_name: str, pass_id: str, tally: bk.Tally, task: str | None = None) -> None:
@@ -245,3 +268,5 @@ def _finish(conn: redis.Redis, spec: JobSpec, pass_id: str, handler: Handler | N
     status = "stopped" if store.state(spec.name).get("status") == "stopped" else "done"
     store.set_state(spec.name, status=status, phase="done", finished=time.time())
     conn.delete(key("alive", spec.name))
+    if status == "done":
+        _start_due_pass(conn, spec)

@@ -225,13 +225,14 @@ class Syncer:
     def _settled(self, scanned: Entry) -> Entry | None:
         """Stat again; a file changed within settle_seconds is waited for until it stops changing."""
         deadline = time.time() + SETTLE_WAIT_LIMIT
+        entry = self.source.restat(scanned, self.spec.follow_symlinks)
         while True:
-            entry = self.source.stat(scanned.path, self.spec.follow_symlinks)
             if entry is None or self.source.is_settled(entry, time.time(), self.spec.settle_seconds):
                 return entry
             if time.time() > deadline:
                 raise SourceError(f"{scanned.path}: still being written after {SETTLE_WAIT_LIMIT:.0f} s")
             time.sleep(min(self.spec.settle_seconds, 1.0))
+            entry = self.source.stat(scanned.path, self.spec.follow_symlinks)
 
     def _checksum_match(self, entry: Entry, item: SyncItem) -> bool | None:
         return checksum_match(self.source, entry, item.state)

@@ -299,3 +299,20 @@ def test_a_broken_off_iteration_closes_its_cursor(session: iRODSSession, paged: 
         assert next(gen)[DataObject.name] == "o00000"
         gen.close()  # GeneratorExit: PRC re-sends with maxRows 0
     assert len(list(by_name(session, paged))) == PAGED
+
+
+def test_conditions_on_two_avus_of_one_object_each_match_their_own_avu(session: iRODSSession, sized: str) -> None:
+    for name, (a, b) in {"a": ("1", "2"), "b": ("1", "9"), "c": ("7", "2")}.items():
+        obj = session.data_objects.get(f"{sized}/{name}")
+        obj.metadata.add("A", a)
+        obj.metadata.add("B", b)
+    q = (
+        by_name(session, sized)
+        .filter(DataObjectMeta.name == "A", DataObjectMeta.value == "1")
+        .filter(DataObjectMeta.name == "B", DataObjectMeta.value == "2")
+    )
+    assert names(q) == ["a"]  # one metadata row cannot be both A=1 and B=2: the server joins twice
+    assert sorted(names(by_name(session, sized).filter(DataObjectMeta.name == "A", DataObjectMeta.value == "1"))) == [
+        "a",
+        "b",
+    ]
