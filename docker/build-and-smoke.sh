@@ -137,6 +137,10 @@ uid="$(pod run --rm --entrypoint id "$image" -u)"
 [ "$uid" != 0 ] || fail "the container runs as root"
 pod image inspect --format '{{.Config.User}}' "$image" | grep -qv '^0' || fail "the image's user is root"
 [ -z "$(pod run --rm --entrypoint sh "$image" -c 'ls /run/secrets/ca 2>/dev/null')" ] || fail "the CA bundle is in the image"
+# the watcher's zones.yaml loader needs PyYAML in the image: a missing file is its one-line error
+refusal="$(pod run --rm "$image" watcher --config /nonexistent/zones.yaml 2>&1 || true)"
+[[ "$refusal" == "lz-ingest: error: --config /nonexistent/zones.yaml: "* ]] \
+    || fail "watcher --config does not load its file: $refusal"
 say "--help works; runs as uid $uid"
 
 pod run --rm "$image" demo >"$work/demo.log" 2>&1 || { cat "$work/demo.log" >&2; fail "demo"; }

@@ -26,6 +26,26 @@ def run(args: list[str | Path], timeout: float, cwd: Path | None = None, env: di
     return result.stdout + result.stderr
 
 
+# modules an extra provides (pip install 'lz-ingest[s3]'), which a plain install may lack
+OPTIONAL = {"boto3": "s3", "botocore": "s3"}
+FIND_MISSING_IMPORTS = """
+import ast, importlib.util, pathlib, sys
+import lz_ingest
+root = pathlib.Path(lz_ingest.__file__).parent
+for path in sorted(root.rglob("*.py")):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for top in {n.split(".")[0] for n in names} - set(sys.stdlib_module_names) - {"lz_ingest"}:
+            if importlib.util.find_spec(top) is None:
+                print(top)
+"""
+
+
 def project_version() -> str:
     return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
 
@@ -60,6 +80,12 @@ def test_sdist_and_wheel_install_in_a_fresh_venv_and_run_the_demo(tmp_path: Path
     env = {**os.environ, "LZ_INGEST_REDIS_URL": redis_url, "XDG_STATE_HOME": str(tmp_path / "state")}
     demo = run([lz_ingest, "demo", "--dir", tmp_path / "demo-wheel"], timeout=300, cwd=tmp_path, env=env)
     assert demo.count(" bytes ") == 17, demo
+
+    # every module lz-ingest imports, at the top or inside a function, is installed with it
+    missing = run([python, "-c", FIND_MISSING_IMPORTS], timeout=120).split()
+    assert set(missing) <= set(OPTIONAL), f"imported by lz_ingest but not a dependency: {missing}"
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert all(OPTIONAL[name] in extras for name in missing)
 
     # the sdist builds into an installation that works as well (the dependencies are already there)
     run([python, "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", sdist], timeout=600)
