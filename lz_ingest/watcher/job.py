@@ -17,10 +17,11 @@ import redis
 from ..errors import ConfigError
 from ..handlers.loader import Handler
 from ..jobs import HEARTBEAT_TTL, JobSpec, JobStore, key
+from ..status import RECORDED_WATCHING
 from ..tasks.passes import start_pass
 from .submit import events_key
 
-WATCHING = "watching"
+WATCHING = RECORDED_WATCHING  # the recorded status (status.py), shown as JobStatus.WATCHING
 LOCK_TTL = 8  # seconds a dead watcher's lock outlives it
 # status done -> watching, only if no stop came in between
 _BACK_TO_WATCHING = """
