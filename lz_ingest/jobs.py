@@ -109,7 +109,7 @@ class PassInfo:
 class JobStore:
     """Reads and writes job records; every method is a handful of Redis round trips at most."""
 
-    def __init__(self, conn: redis.Redis) -> None:
+    def __init__(self, conn: redis.Redis[bytes]) -> None:
         self.r = conn
 
     # ---- definitions ----------------------------------------------------------------------------

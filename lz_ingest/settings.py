@@ -281,7 +281,8 @@ def _read_auth_file(auth_file: Path) -> str | None:
         raise ConfigError(f"cannot read iRODS authentication file {auth_file}: {exc}") from None
     if len(scrambled) < 8:
         raise ConfigError(f"iRODS authentication file {auth_file} is not in iinit's format")
-    return decode(scrambled)
+    decoded: str = decode(scrambled)  # python-irodsclient's password_obfuscation is unannotated
+    return decoded
 
 
 def _require_password(password: str | None, scheme: str, user: str, auth_file: Path | None) -> None:

@@ -92,7 +92,9 @@ class Descriptor:
 
     def _write_header(self, count: int) -> bytes:
         body = pack_opened(self.fd, count, {})
-        return iRODSMessage.pack_header("RODS_API_REQ", len(body), 0, count, api_number["DATA_OBJ_WRITE_AN"]) + body
+        # python-irodsclient's iRODSMessage is unannotated: its pack_header returns the header's bytes
+        header: bytes = iRODSMessage.pack_header("RODS_API_REQ", len(body), 0, count, api_number["DATA_OBJ_WRITE_AN"])
+        return header + body
 
     def write(self, data: bytes, header: bytes | None = None) -> int:
         """DATA_OBJ_WRITE with the bytes sent after the header as they are (PRC's write_file first

@@ -30,7 +30,7 @@ def _root_meta(spec: JobSpec) -> dict[str, Any]:
     return path_meta(spec, spec.source, spec.target)
 
 
-def start_pass(conn: redis.Redis, spec: JobSpec, handler: Handler) -> str | None:
+def start_pass(conn: redis.Redis[bytes], spec: JobSpec, handler: Handler) -> str | None:
     """Begin a pass unless one of this job is live; run pre_job; queue the root scan. Returns the pass id."""
     store = JobStore(conn)
     if not conn.set(key("starting", spec.name), "1", nx=True, ex=30):
@@ -50,7 +50,7 @@ def start_pass(conn: redis.Redis, spec: JobSpec, handler: Handler) -> str | None
     return pass_id
 
 
-def _first_step(conn: redis.Redis, store: JobStore, spec: JobSpec, pass_id: str, handler: Handler) -> None:
+def _first_step(conn: redis.Redis[bytes], store: JobStore, spec: JobSpec, pass_id: str, handler: Handler) -> None:
     meta = _root_meta(spec)
     delete_mode = handler.delete_mode(meta)
     store.set_state(spec.name, delete_mode=delete_mode.name)
@@ -82,7 +82,7 @@ def start_pass_task(job_name: str) -> str | None:
     return start_pass(conn, spec, handler)
 
 
-def _due_while_running(conn: redis.Redis, store: JobStore, job_name: str) -> bool:
+def _due_while_running(conn: redis.Redis[bytes], store: JobStore, job_name: str) -> bool:
     """A period came while the job's pass still runs: mark the next pass due, so that the pass's end starts
     it at once (delayed, never overlapping, never dropped until a later period finds the job idle)."""
     if not store.is_running(job_name):
@@ -94,7 +94,7 @@ def _due_while_running(conn: redis.Redis, store: JobStore, job_name: str) -> boo
     return False
 
 
-def _start_due_pass(conn: redis.Redis, spec: JobSpec) -> None:
+def _start_due_pass(conn: redis.Redis[bytes], spec: JobSpec) -> None:
     if spec.interval and conn.delete(key("due", spec.name)):
         from rq import Queue
 
@@ -103,7 +103,7 @@ def _start_due_pass(conn: redis.Redis, spec: JobSpec) -> None:
         )
 
 
-def task_done(conn: redis.Redis, job_name: str, pass_id: str, tally: bk.Tally, task: str | None = None) -> None:
+def task_done(conn: redis.Redis[bytes], job_name: str, pass_id: str, tally: bk.Tally, task: str | None = None) -> None:
     """Flush a task's tally; the task that brings pending to zero moves the pass on.
 
     A task of a pass that is no longer the job's current one (a killed job started again, its old
@@ -125,7 +125,7 @@ def task_done(conn: redis.Redis, job_name: str, pass_id: str, tally: bk.Tally, t
         bk.with_redis_retries(move_on, f"end the pass of {job_name}")
 
 
-def advance(conn: redis.Redis, job_name: str, pass_id: str) -> None:
+def advance(conn: redis.Redis[bytes], job_name: str, pass_id: str) -> None:
     """The pass's tasks are done: start its delete phase, or end it. A stopped job's pass never enters
     its delete phase; its post_job still runs (it pairs with the pre_job that ran)."""
     store = JobStore(conn)
@@ -153,7 +153,7 @@ def advance(conn: redis.Redis, job_name: str, pass_id: str) -> None:
     _finish(conn, spec, pass_id, handler)
 
 
-def _end_failed(conn: redis.Redis, job_name: str, pass_id: str, reason: str) -> None:
+def _end_failed(conn: redis.Redis[bytes], job_name: str, pass_id: str, reason: str) -> None:
     """Moving the pass on failed outside what is captured per step: record it and end the pass anyway."""
     store = JobStore(conn)
     state = store.state(job_name)
@@ -165,7 +165,7 @@ def _end_failed(conn: redis.Redis, job_name: str, pass_id: str, reason: str) -> 
     conn.delete(key("alive", job_name))
 
 
-def _start_deletes(conn: redis.Redis, store: JobStore, spec: JobSpec, pass_id: str, handler: Handler) -> bool:
+def _start_deletes(conn: redis.Redis[bytes], store: JobStore, spec: JobSpec, pass_id: str, handler: Handler) -> bool:
     """Queue the deletes collected during the scan, unless that looks like an unmounted source."""
     deletes_key = key("deletes", pass_id)
     total = int(conn.llen(deletes_key))
@@ -262,7 +262,9 @@ def _delete_one(spec: JobSpec, handler: Handler, session: Any, item: dict[str, s
         log_failure(current_context(), path, "delete", exc)
 
 
-def _finish(conn: redis.Redis, spec: JobSpec, pass_id: str, handler: Handler | None, error: str | None = None) -> None:
+def _finish(
+    conn: redis.Redis[bytes], spec: JobSpec, pass_id: str, handler: Handler | None, error: str | None = None
+) -> None:
     """The pass is over: post_job exactly once, then the job is done (or waits for its next period)."""
     store = JobStore(conn)
     if error:

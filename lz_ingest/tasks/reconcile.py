@@ -41,7 +41,7 @@ log = structlog.get_logger("lz_ingest.reconcile")
 
 
 def reconcile_tasks(
-    conn: redis.Redis, grace: float = RECONCILE_GRACE_SECONDS, clock: Callable[[], float] = time.time
+    conn: redis.Redis[bytes], grace: float = RECONCILE_GRACE_SECONDS, clock: Callable[[], float] = time.time
 ) -> int:
     """Reconcile the tasks of every pass that has not ended; returns how many were redone or failed."""
     store = JobStore(conn)
@@ -54,7 +54,7 @@ def reconcile_tasks(
     return acted
 
 
-def fail_unreadable(conn: redis.Redis, job_name: str, pass_id: str) -> int:
+def fail_unreadable(conn: redis.Redis[bytes], job_name: str, pass_id: str) -> int:
     """Untracked tasks of this pass (queued by the previous release) that RQ failed, typically because
     their pickled arguments no longer load: each is claimed off RQ's failed registry and failed for its
     pass, found by its RQ meta or description since its arguments cannot be read."""
@@ -87,7 +87,7 @@ def _killed(job: Job) -> bool:
     return was_killed(job)
 
 
-def reconcile_pass(conn: redis.Redis, job_name: str, pass_id: str, grace: float, now: float) -> int:
+def reconcile_pass(conn: redis.Redis[bytes], job_name: str, pass_id: str, grace: float, now: float) -> int:
     tracked = {_text(k): _text(v) for k, v in conn.hgetall(key("tasks", pass_id)).items()}
     suspects_key = key("suspect", pass_id)
     if not tracked:
@@ -114,7 +114,7 @@ def reconcile_pass(conn: redis.Redis, job_name: str, pass_id: str, grace: float,
     return acted
 
 
-def _failed(conn: redis.Redis, job_name: str, pass_id: str, task: str, job: Job) -> int:
+def _failed(conn: redis.Redis[bytes], job_name: str, pass_id: str, task: str, job: Job) -> int:
     from ..recovery import was_killed
 
     if was_killed(job):
@@ -128,7 +128,7 @@ def _failed_reason(job: Job) -> str:
     return f"task failed in RQ: {text.strip().splitlines()[-1]}"
 
 
-def _lost(conn: redis.Redis, job_name: str, pass_id: str, task: str, job: Job | None) -> int:
+def _lost(conn: redis.Redis[bytes], job_name: str, pass_id: str, task: str, job: Job | None) -> int:
     if job is None or job.get_status(refresh=True) in (JobStatus.FINISHED, None):
         return _fail(conn, job_name, pass_id, task, "task lost: RQ no longer holds it")
     if task in rq_compat.waiting_ids(conn, [job.origin]):
@@ -142,7 +142,7 @@ def _lost(conn: redis.Redis, job_name: str, pass_id: str, task: str, job: Job | 
     return 1
 
 
-def _fail(conn: redis.Redis, job_name: str, pass_id: str, task: str, reason: str, label: str = "") -> int:
+def _fail(conn: redis.Redis[bytes], job_name: str, pass_id: str, task: str, reason: str, label: str = "") -> int:
     """Record the task as failed for its pass (once: the flush script claims a tracked task's entry)."""
     from .passes import task_done
 

@@ -35,7 +35,7 @@ return 0
 class WatcherJob:
     """The Control of one zone, over Redis."""
 
-    def __init__(self, conn: redis.Redis, spec: JobSpec, handler: Handler) -> None:
+    def __init__(self, conn: redis.Redis[bytes], spec: JobSpec, handler: Handler) -> None:
         self.conn, self.spec, self.handler = conn, spec, handler
         self.store = JobStore(conn)
         self.token = uuid.uuid4().hex

@@ -21,7 +21,7 @@ _PENDING = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, J
 class RqSubmit:
     """Queues event batches of one job through submit_events."""
 
-    def __init__(self, conn: redis.Redis, spec: JobSpec) -> None:
+    def __init__(self, conn: redis.Redis[bytes], spec: JobSpec) -> None:
         self.conn, self.spec = conn, spec
         self.task_of: dict[str, str] = {}  # path -> RQ id of the batch it was last queued in
 
@@ -45,7 +45,7 @@ class RqSubmit:
         return {p for p in paths if self.task_of.get(p) in pending}
 
 
-def _statuses(conn: redis.Redis, tasks: list[str]) -> list[JobStatus | None]:
+def _statuses(conn: redis.Redis[bytes], tasks: list[str]) -> list[JobStatus | None]:
     pipe = conn.pipeline()
     for task in tasks:
         pipe.hget(Job.key_for(task), "status")
