@@ -493,10 +493,13 @@ def _drop_privileges() -> None:
 
 
 def as_unprivileged(function: Callable[..., Any], *args: Any) -> Any:
-    """Run `function` where file permissions bind: as nobody in a forked child when we are root."""
+    """Run `function` where file permissions bind: as nobody in a child process when we are root.
+
+    The child is spawned, not forked: a fork of this threaded test process (irods-lite's and Redis's
+    client threads) can inherit a lock another thread held, and hang (seen in CI)."""
     if os.geteuid() != 0:
         return function(*args)
-    with multiprocessing.get_context("fork").Pool(1, initializer=_drop_privileges) as pool:
+    with multiprocessing.get_context("spawn").Pool(1, initializer=_drop_privileges) as pool:
         return pool.apply(function, args)
 
 
