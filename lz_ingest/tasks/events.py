@@ -11,22 +11,27 @@ deleting what vanished is left to the next rescan, which sees the whole director
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
 import redis
 
+from ..errors import LzIngestError
 from ..irods import catalog as adapter
 from ..jobs import JobSpec, key
-from ..model import EntryKind
+from ..model import Action, Entry, EntryKind
 from ..naming import logical_path
-from ..plan import COLLECTION, CatalogState
+from ..plan import COLLECTION, CatalogState, plan
 from ..sources.base import Source
 from ..sources.filters import ScanOptions, excluded_by_file_name, excluded_by_kind, matches_any
 from . import bookkeeping as bk
 from .context import current_connection, current_context
 from .lifecycle import Admission, RedisLedger, Step, admit, item_labels, run_task
+from .meta import path_meta
 from .scan import SyncItem, scan_options
 from .sync import Syncer
 
@@ -42,24 +47,38 @@ def event_failures_key(job_name: str) -> str:
     return key("event_failures", job_name)
 
 
+def inflight_key(job_name: str) -> str:
+    """Paths whose event batch is queued or running (score: when queued): the watcher holds a path back
+    while it is here, since RQ does not dedupe tasks."""
+    return key("events_inflight", job_name)
+
+
 def submit_events(conn: redis.Redis[bytes], spec: JobSpec, paths: list[str]) -> str | None:
     """Queue one sync batch of these source paths for the job, outside any pass; returns the RQ id of
     the task, or None when there is nothing to queue (no paths, or the job was stopped)."""
-    unique = list(dict.fromkeys(paths))
     pipe = conn.pipeline()
     pipe.hincrby(events_key(spec.name), "seen", len(paths))
     pipe.hset(events_key(spec.name), "last_event", repr(time.time()))
+    pipe.execute()
+    return queue_event_batch(conn, spec, paths)
+
+
+def queue_event_batch(conn: redis.Redis[bytes], spec: JobSpec, paths: list[str], settled: bool = True) -> str | None:
+    """Queue one batch whose events the caller counted already (the watcher counts its own); `settled`
+    False lets the worker wait for files still changing (the watcher saw them unchanged otherwise)."""
+    unique = list(dict.fromkeys(paths))
     if not unique or admit(_state(conn, spec.name), None) is not Admission.RUN:
-        pipe.execute()
         return None
     from rq import Queue
 
     task_id = f"lz-ev-{uuid.uuid4().hex}"
+    pipe = conn.pipeline()
+    pipe.zadd(inflight_key(spec.name), dict.fromkeys(unique, time.time()))
     pipe.hincrby(events_key(spec.name), "queued", len(unique))
     pipe.hincrby(events_key(spec.name), "batches", 1)
     data = Queue.prepare_data(
         event_sync_task,
-        args=(spec.name, unique),
+        args=(spec.name, unique, settled),
         timeout=bk.DEFAULT_TASK_TIMEOUT,
         job_id=task_id,
         result_ttl=bk.TASK_RESULT_TTL,
@@ -74,27 +93,36 @@ def _state(conn: redis.Redis[bytes], job_name: str) -> dict[str, str]:
     return _as_text(conn.hgetall(key("state", job_name)))
 
 
-def event_sync_task(job_name: str, paths: list[str]) -> None:
+def event_sync_task(job_name: str, paths: list[str], settled: bool = True) -> None:
     """RQ entry point (file queue): sync the paths of one event batch."""
     conn = current_connection()
     ctx = current_context()
 
     def body(step: Step) -> None:
-        source = ctx.source(step.spec)
-        items = _items(step, source, paths)
-        Syncer(ctx, step.spec, step.handler, stop_check=step.stopped).sync_all(items, step.tally)
+        # the watcher saw them unchanged for settle_seconds: no second wait in the worker
+        spec = replace(step.spec, settle_seconds=0.0) if settled else step.spec
+        source = ctx.source(spec)
+        items = _items(step, spec, source, paths)
+        Syncer(ctx, spec, step.handler, redone=bk.is_redone(), stop_check=step.stopped).sync_all(items, step.tally)
 
-    run_task(RedisLedger(conn), ctx.handler, job_name, None, body, item_labels(paths, str))
+    try:
+        run_task(RedisLedger(conn), ctx.handler, job_name, None, body, item_labels(paths, str))
+    finally:
+        bk.with_redis_retries(lambda: conn.zrem(inflight_key(job_name), *paths), f"release events of {job_name}")
 
 
-def _items(step: Step, source: Source, paths: Sequence[str]) -> list[SyncItem]:
+def _items(step: Step, spec: JobSpec, source: Source, paths: Sequence[str]) -> list[SyncItem]:
     """What the batch syncs: each path that still exists and is not excluded, with its catalog state."""
-    spec, tally = step.spec, step.tally
+    tally = step.tally
     options = scan_options(spec)
     cmap = step.handler.character_map()
     found = []
     for path in paths:
-        entry = source.stat(path, spec.follow_symlinks)
+        try:
+            entry = source.stat(path, spec.follow_symlinks)
+        except LzIngestError as exc:
+            tally.fail(path, str(exc))
+            continue
         if entry is None:
             tally.add("vanished")
         elif _excluded(source.root, path, entry.kind, options):
@@ -102,24 +130,61 @@ def _items(step: Step, source: Source, paths: Sequence[str]) -> list[SyncItem]:
         elif entry.kind is EntryKind.DIRECTORY:
             tally.add("directories")  # a directory's files come as events of their own, or with a rescan
         else:
-            logical, avus = logical_path(source.root, spec.target, path, cmap)
+            try:
+                logical, avus = logical_path(source.root, spec.target, path, cmap)
+            except LzIngestError as exc:
+                tally.fail(path, str(exc))
+                continue
             found.append((entry, logical, avus))
     session = current_context().pool(spec).session()
     parents = sorted({logical.rsplit("/", 1)[0] for _, logical, _ in found})
     listings = adapter.list_collections(session, parents) if parents else {}
-    for parent in parents:
-        listing = listings.get(parent)
-        if (listing is None or not listing.exists) and not spec.dry_run:
-            adapter.create_collection(session, parent)  # with its parents, as a scan would have created them
+    collections = _Collections(step, spec, session)
     items = []
     for entry, logical, avus in found:
         parent, base = logical.rsplit("/", 1)
-        listing = listings.get(parent)
-        state: CatalogState = listing.objects.get(base) if listing else None
-        if state is None and listing is not None and base in listing.subcollections:
+        listing = listings.get(parent, adapter.Listing.empty(exists=False))
+        if not listing.exists and not spec.dry_run:
+            try:  # with its parents and their coll_create hooks, as a scan would have created them
+                collections.ensure(os.path.dirname(entry.path), parent)
+            except LzIngestError as exc:
+                tally.fail(entry.path, str(exc))
+                continue
+        state: CatalogState = listing.objects.get(base)
+        if state is None and base in listing.subcollections:
             state = COLLECTION
         items.append(SyncItem(entry, logical, state, avus))
     return items
+
+
+class _Collections:
+    """Creates an event batch's missing collections down from the target, each with its coll_create hooks."""
+
+    def __init__(self, step: Step, spec: JobSpec, session: Any) -> None:
+        self.step, self.spec, self.session = step, spec, session
+        self.known: set[str] = set()  # collections known to exist
+
+    def ensure(self, directory: str, coll: str) -> None:
+        if coll in self.known:
+            return
+        if len(coll) <= len(self.spec.target.rstrip("/")):  # the target itself (a scan gives it its hooks)
+            adapter.ensure_collection(self.session, coll)
+        elif not adapter.collection_exists(self.session, coll):
+            self.ensure(os.path.dirname(directory), coll.rsplit("/", 1)[0])
+            self._create(directory, coll)
+        self.known.add(coll)
+
+    def _create(self, directory: str, coll: str) -> None:
+        handler, tally = self.step.handler, self.step.tally
+        meta = path_meta(self.spec, directory, coll)
+        session = current_context().pool(self.spec).session(as_user=handler.as_user(meta))
+        decision = plan(Entry(directory, EntryKind.DIRECTORY, 0, 0.0), None, handler.operation(session, meta))
+        created = False
+        with handler.around("coll_create", session, meta):
+            if decision.action is Action.CREATE_COLLECTION:
+                created = adapter.ensure_collection(session, coll)  # False: another batch made it first
+        if created or decision.action is not Action.CREATE_COLLECTION:
+            tally.add("collections_created" if created else "hooks_only")
 
 
 def _excluded(root: str, path: str, kind: EntryKind, options: ScanOptions) -> bool:

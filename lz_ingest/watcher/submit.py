@@ -1,55 +1,40 @@
-"""The watcher's Submit: settled files go to `tasks.events.submit_events`, one sync batch outside any pass.
+"""The watcher's Submit: event batches into the sync task outside any pass (tasks/events.py).
 
-RQ does not dedupe, so the watcher holds a path back while the batch it was last queued in has not
-run: the adapter keeps each queued path's RQ task id and asks RQ for those tasks' statuses (a task
-gone from Redis, finished or failed is over; its results are kept for 0 s).
+A batch is one `event_sync_task` on the job's file queue, run inside the task lifecycle like every
+other task: each path is stat'ed through the job's Source and synced with the same Syncer and plan as
+a pass, its counts go to `lz:events:<job>` (apart from any pass's) and its failures to
+`lz:event_failures:<job>`. RQ does not dedupe tasks: a path stays in `lz:events_inflight:<job>` from
+the moment it is queued until its batch has recorded its result, and the watcher holds it back while
+it is there (an entry older than the task timeout is stale: its worker died, the task was lost or redone).
 """
 
 from __future__ import annotations
 
+import time
+
 import redis
-from rq.job import Job, JobStatus
 
 from ..jobs import JobSpec
-from ..tasks.events import events_key, submit_events
+from ..tasks import bookkeeping as bk
+from ..tasks.events import events_key, inflight_key, queue_event_batch
 
 __all__ = ["RqSubmit", "events_key"]
-PRUNE_AT = 20_000
-_PENDING = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED})
 
 
 class RqSubmit:
-    """Queues event batches of one job through submit_events."""
+    """Queues event batches of one job as RQ tasks (the watcher's Submit)."""
 
     def __init__(self, conn: redis.Redis[bytes], spec: JobSpec) -> None:
         self.conn, self.spec = conn, spec
-        self.task_of: dict[str, str] = {}  # path -> RQ id of the batch it was last queued in
 
     def sync(self, paths: list[str], settled: bool = True) -> None:
-        """Queue one batch (the worker checks again that each file is settled: `settled` changes nothing)."""
-        task = submit_events(self.conn, self.spec, paths)
-        if task is not None:
-            self.task_of.update(dict.fromkeys(paths, task))
-        if len(self.task_of) > PRUNE_AT:  # a long-running watcher keeps only the batches still to run
-            self.in_flight(list(self.task_of))
+        """Queue one batch; `settled` False (shutdown) lets the worker wait for files still changing."""
+        queue_event_batch(self.conn, self.spec, paths, settled)
 
     def in_flight(self, paths: list[str]) -> set[str]:
-        """Those of `paths` whose earlier batch has not run yet; forgets the batches that are over."""
-        tasks = sorted({self.task_of[p] for p in paths if p in self.task_of})
-        if not tasks:
+        """Those of `paths` whose earlier batch has not recorded its result yet."""
+        if not paths:
             return set()
-        statuses = dict(zip(tasks, _statuses(self.conn, tasks), strict=True))
-        pending = {t for t, status in statuses.items() if status in _PENDING}
-        for path in [p for p in paths if p in self.task_of and self.task_of[p] not in pending]:
-            del self.task_of[path]
-        return {p for p in paths if self.task_of.get(p) in pending}
-
-
-def _statuses(conn: redis.Redis[bytes], tasks: list[str]) -> list[JobStatus | None]:
-    pipe = conn.pipeline()
-    for task in tasks:
-        pipe.hget(Job.key_for(task), "status")
-    found = []
-    for raw in pipe.execute():
-        found.append(JobStatus(raw.decode()) if raw else None)
-    return found
+        scores = self.conn.zmscore(inflight_key(self.spec.name), paths)
+        fresh = time.time() - bk.DEFAULT_TASK_TIMEOUT
+        return {p for p, s in zip(paths, scores, strict=True) if s is not None and s > fresh}
