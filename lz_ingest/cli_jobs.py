@@ -31,7 +31,7 @@ def _settings(require_irods: bool, values: dict[str, Any]) -> Settings:
     return load_settings(os.environ, require_irods=require_irods, **values)
 
 
-def wait_for(conn: redis.Redis, name: str, progress: bool, across_passes: bool = False) -> int:
+def wait_for(conn: redis.Redis[bytes], name: str, progress: bool, across_passes: bool = False) -> int:
     """Show the job's progress until its pass is over (or, across passes, until it stops); exit status."""
     line = ProgressLine()
     tty = sys.stderr.isatty()
@@ -77,7 +77,7 @@ def run_job(prepared: control.Prepared, options: dict[str, Any]) -> int:
     return status
 
 
-def _warn_if_unserved(conn: redis.Redis, spec: JobSpec) -> None:
+def _warn_if_unserved(conn: redis.Redis[bytes], spec: JobSpec) -> None:
     if not control.serving_workers(conn, spec):
         click.echo(
             f"lz-ingest: warning: {control.no_worker_message(spec)}: job {spec.name} is queued and nothing serves "
@@ -126,7 +126,7 @@ def rescan_command(source: str, target: str, progress: bool, **values: Any) -> i
     return run_job(prepared, options)
 
 
-def _conn(values: dict[str, Any]) -> redis.Redis:
+def _conn(values: dict[str, Any]) -> redis.Redis[bytes]:
     return pf.connect_redis(_settings(False, values))
 
 
@@ -165,10 +165,10 @@ def list_command(as_json: bool, show_all: bool, **values: Any) -> int:
 @click.argument("job")
 @redis_options
 def watch_command(job: str, **values: Any) -> int:
-    """Live progress of a job: its current pass; a periodic job's passes until it is stopped."""
+    """Live progress of a job: its current pass; a periodic or watcher job's until it is stopped or ends."""
     conn = _conn(values)
     spec = JobStore(conn).spec(job)
-    return wait_for(conn, job, progress=True, across_passes=bool(spec.interval))
+    return wait_for(conn, job, progress=True, across_passes=bool(spec.interval or spec.extra.get("watcher")))
 
 
 @click.command("failures")

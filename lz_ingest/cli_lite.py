@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .irods_lite import LiteConfig, LiteServer, ResourceSpec, UserSpec
+from .irods_lite import LiteConfig, LiteServer, ResourceSpec, UserSpec, tls
 from .irods_lite.config import DEFAULT_VERSION, ConfigSyntaxError, parse_version
 from .irods_lite.server import DataDirInUse
 from .settings import state_home
@@ -29,6 +29,9 @@ def build_config(
     resources: tuple[str, ...],
     version: str,
     request_log: Path | None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    tls_policy: str | None = None,
 ) -> LiteConfig:
     try:
         parse_version(version)
@@ -43,9 +46,13 @@ def build_config(
             users=user_specs,
             resources=resc_specs,
             request_log=request_log,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            tls_policy=tls_policy or "",
         )
         config.all_resources()
-    except ConfigSyntaxError as exc:
+        tls.server_context(config)  # a policy without a certificate, or files that do not load
+    except (ConfigSyntaxError, tls.TlsConfigError) as exc:
         raise click.UsageError(str(exc)) from None
     if not zone or "/" in zone:
         raise click.UsageError(f"zone {zone!r}: expected a plain name such as tempZone")
@@ -65,6 +72,13 @@ def build_config(
 @click.option("--resource", "resources", multiple=True, help="name[:type[:parent]]; repeat. demoResc always exists.")
 @click.option("--server-version", "version", default=DEFAULT_VERSION, show_default=True, help="Version to report.")
 @click.option("--request-log", type=click.Path(dir_okay=False, path_type=Path), help="Append one JSON line per call.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), help="PEM certificate (chain): offer TLS.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), help="PEM private key of --tls-cert.")
+@click.option(
+    "--tls-policy",
+    type=click.Choice([tls.REQUIRE, tls.DONT_CARE]),
+    help="Negotiation policy with a certificate (default CS_NEG_REQUIRE); without one: CS_NEG_REFUSE.",
+)
 def irods_lite_command(**options: object) -> None:
     """Run irods-lite, a local iRODS-protocol server, until interrupted."""
     config = build_config(**options)  # type: ignore[arg-type]
@@ -79,7 +93,7 @@ def irods_lite_command(**options: object) -> None:
     users = ", ".join(f"{u.name} ({'rodsadmin' if u.admin else 'rodsuser'})" for u in config.users)
     click.echo(
         f"irods-lite {config.version} listening on {config.host}:{server.port}, zone {config.zone}, "
-        f"users {users}, data in {config.data_dir}"
+        f"users {users}, data in {config.data_dir}" + (f", TLS {server.tls_policy}" if server.tls_context else "")
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

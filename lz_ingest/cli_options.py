@@ -124,12 +124,14 @@ def job_options(f: Any) -> Any:
                 show_default=True,
                 help="Files of a batch synced at once in each worker process (1: one after another).",
             ),
-            opt("s3_keypair", help="S3 key pair file (S3 sources are not available yet)."),
-            opt("s3_endpoint_domain", help="S3 endpoint (not available yet)."),
-            opt("s3_region_name", help="S3 region (not available yet)."),
-            opt("s3_proxy_url", help="S3 proxy (not available yet)."),
-            opt("s3_insecure_connection", is_flag=True, help="S3 without TLS (not available yet)."),
-            opt("s3_multipart_chunksize_in_mib", type=int, help="S3 multipart chunk size (not available yet)."),
+            opt("s3_keypair", help="File with the S3 access key and secret key lines (SOURCE /bucket/prefix)."),
+            opt("s3_endpoint_domain", help="S3 endpoint host[:port] (https unless --s3_insecure_connection)."),
+            click.option("--s3-endpoint-url", "s3_endpoint_url", help="S3 endpoint as a URL (http(s)://host:port)."),
+            click.option("--s3-addressing", "s3_addressing", type=click.Choice(["auto", "path", "virtual"])),
+            opt("s3_region_name", help="S3 region (signing and endpoint)."),
+            opt("s3_proxy_url", help="HTTP(S) proxy for S3 requests."),
+            opt("s3_insecure_connection", is_flag=True, help="S3 over plain http (https URL: no certificate check)."),
+            opt("s3_multipart_chunksize_in_mib", type=int, help="Part size assumed for multipart ETags (fallback)."),
         ]
     ):
         f = decorator(f)

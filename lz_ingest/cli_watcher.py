@@ -120,6 +120,7 @@ def prepare_zone(source: str, target: str, values: dict[str, Any], stack: ExitSt
         raise ConfigError("--settle-seconds, --poll-interval and --reconcile-interval must be positive")
     rule = ignore_rule(values["ignore"])
     extra = {k: values[k] for k in ("on_success", "on_failure", "notify_url", "complete_marker") if values.get(k)}
+    extra["watcher"] = True  # `watch` follows it until it ends
     spec = replace(
         spec, exclude_file_name=spec.exclude_file_name + exclude_patterns(rule, root), extra={**spec.extra, **extra}
     )

@@ -22,6 +22,7 @@ from .errors import ConfigError
 from .handlers.loader import Handler
 from .jobs import JobSpec, JobStore, PassInfo, periodic_job_id
 from .settings import Settings
+from .sources.s3_settings import source_uri as s3_source_uri
 from .status import FINISHED, JobStatus
 from .tasks.passes import start_pass
 from .worker import active_workers
@@ -39,7 +40,7 @@ class Prepared:
 
     spec: JobSpec
     handler: Handler
-    conn: redis.Redis
+    conn: redis.Redis[bytes]
 
 
 def _default(name: str) -> Any:
@@ -76,8 +77,7 @@ def build_spec(
 
 def prepare(settings: Settings, source: str, target: str, interval: int | None, values: Mapping[str, Any]) -> Prepared:
     """Every check, in the order that names the first culprit; nothing is written before they pass."""
-    if values.get("s3_keypair"):
-        raise ConfigError("--s3_keypair: S3 sources are not available in this version of lz-ingest")
+    source = s3_source_uri(source, values)  # s3://bucket/prefix, or the old /bucket/prefix with --s3_keypair
     if settings.irods is None:
         raise ConfigError("no iRODS configuration")
     handler = pf.load_checked_handler(values.get("event_handler"))
@@ -97,7 +97,7 @@ def queues(spec: JobSpec) -> tuple[str, ...]:
     return (spec.restart_queue, spec.path_queue, spec.file_queue)
 
 
-def serving_workers(conn: redis.Redis, spec: JobSpec) -> int:
+def serving_workers(conn: redis.Redis[bytes], spec: JobSpec) -> int:
     """How many live workers listen on at least one of the job's queues."""
     return active_workers(conn, queues(spec))
 
@@ -106,7 +106,7 @@ def no_worker_message(spec: JobSpec) -> str:
     return f"no worker listens on the queues {', '.join(queues(spec))}"
 
 
-def check_workers_for_wait(conn: redis.Redis, spec: JobSpec, workers: int | None) -> None:
+def check_workers_for_wait(conn: redis.Redis[bytes], spec: JobSpec, workers: int | None) -> None:
     """Waiting for a pass with `--workers 0` (start none) while no worker listens would wait forever."""
     if workers == 0 and not serving_workers(conn, spec):
         raise ConfigError(
@@ -115,14 +115,14 @@ def check_workers_for_wait(conn: redis.Redis, spec: JobSpec, workers: int | None
         )
 
 
-def needs_pool(conn: redis.Redis, spec: JobSpec, workers: int | None) -> int:
+def needs_pool(conn: redis.Redis[bytes], spec: JobSpec, workers: int | None) -> int:
     """How many worker processes a waiting command must start itself (0: workers already listen)."""
     if workers == 0 or (workers is None and serving_workers(conn, spec)):
         return 0
     return workers or max(2, os.cpu_count() or 2)
 
 
-def submit(conn: redis.Redis, spec: JobSpec, handler: Handler) -> str:
+def submit(conn: redis.Redis[bytes], spec: JobSpec, handler: Handler) -> str:
     """Save the job, schedule it when periodic, start its first pass; return the pass id."""
     store = JobStore(conn)
     store.save(spec)
@@ -135,7 +135,7 @@ def submit(conn: redis.Redis, spec: JobSpec, handler: Handler) -> str:
     return pass_id
 
 
-def schedule(conn: redis.Redis, spec: JobSpec) -> None:
+def schedule(conn: redis.Redis[bytes], spec: JobSpec) -> None:
     """rq-scheduler's entry that starts a pass every `interval` seconds, starting now."""
     from .tasks.passes import start_pass_task
 
@@ -157,7 +157,7 @@ def schedule(conn: redis.Redis, spec: JobSpec) -> None:
     )
 
 
-def stop(conn: redis.Redis, name: str) -> None:
+def stop(conn: redis.Redis[bytes], name: str) -> None:
     """No new pass starts; queued tasks of the current pass are skipped; its elapsed time stops here."""
     store = JobStore(conn)
     spec = store.spec(name)
@@ -167,7 +167,7 @@ def stop(conn: redis.Redis, name: str) -> None:
     store.mark_stopped(name)
 
 
-def status(conn: redis.Redis, name: str) -> PassInfo:
+def status(conn: redis.Redis[bytes], name: str) -> PassInfo:
     """The job as `list` and `watch` show it, with whether any worker serves its queues."""
     store = JobStore(conn)
     info = store.info(name)
@@ -176,7 +176,7 @@ def status(conn: redis.Redis, name: str) -> PassInfo:
     return replace(info, served=bool(active_workers(conn, info.queues)))
 
 
-def list_jobs(conn: redis.Redis, include_finished: bool = False, now: float | None = None) -> list[PassInfo]:
+def list_jobs(conn: redis.Redis[bytes], include_finished: bool = False, now: float | None = None) -> list[PassInfo]:
     """Every job that is active, blocked or finished within RECENT_SECONDS (all with include_finished)."""
     infos = [status(conn, name) for name in JobStore(conn).names()]
     if include_finished:
@@ -195,7 +195,7 @@ class Failures:
     blocked: str = ""
 
 
-def failures(conn: redis.Redis, name: str) -> Failures:
+def failures(conn: redis.Redis[bytes], name: str) -> Failures:
     store = JobStore(conn)
     info = store.info(name)
     items = store.failures(info.pass_id) if info.pass_id else {}
@@ -210,7 +210,7 @@ def pass_over(info: PassInfo) -> bool:
 
 
 def follow(
-    conn: redis.Redis,
+    conn: redis.Redis[bytes],
     name: str,
     *,
     across_passes: bool = False,

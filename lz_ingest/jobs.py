@@ -70,6 +70,10 @@ def key(*parts: str) -> str:
     return ":".join((PREFIX, *parts))
 
 
+EventValue = int | float | str
+EVENT_TIMES = frozenset({"last_event", "heartbeat"})
+
+
 def periodic_job_id(name: str) -> str:
     """The id of the job's rq-scheduler entry (the one job that starts each periodic pass)."""
     return f"lz-periodic-{name}"
@@ -90,7 +94,7 @@ class PassInfo:
     reason: str = ""  # why a blocked job is blocked
     next_pass: float = 0.0  # when a waiting periodic job's next pass is due (epoch seconds)
     stopped_at: float = 0.0
-    events: dict[str, float] = field(default_factory=dict)  # a watcher job's event counts (lz:events:<job>)
+    events: dict[str, EventValue] = field(default_factory=dict)  # a watcher job's event counts (lz:events:<job>)
     queues: tuple[str, ...] = ()
     served: bool | None = None  # whether any worker listens on the job's queues (None: not looked up)
 
@@ -105,7 +109,7 @@ class PassInfo:
 class JobStore:
     """Reads and writes job records; every method is a handful of Redis round trips at most."""
 
-    def __init__(self, conn: redis.Redis) -> None:
+    def __init__(self, conn: redis.Redis[bytes]) -> None:
         self.r = conn
 
     # ---- definitions ----------------------------------------------------------------------------
@@ -130,8 +134,8 @@ class JobStore:
         pipe = self.r.pipeline()
         if state.get("pass_id"):
             self._drop_pass_keys(pipe, state["pass_id"])
-        pipe.delete(key("job", name), key("state", name), key("alive", name))
-        pipe.delete(key("events", name), key("events", name, "failures"))  # a watcher's counters (tasks/events.py)
+        pipe.delete(key("job", name), key("state", name), key("alive", name), key("due", name))
+        pipe.delete(key("events", name), key("event_failures", name), key("events_inflight", name))  # a watcher's
         pipe.srem(key("jobs"), name)
         pipe.execute()
 
@@ -200,10 +204,10 @@ class JobStore:
                 detail["reason"] = reason[len(path) + 2 :]
         return found
 
-    def events(self, name: str) -> dict[str, float]:
-        """A watcher job's event counts; `last_event` (a time) is the one value that is not a count."""
+    def events(self, name: str) -> dict[str, EventValue]:
+        """A watcher job's event record: counts, times (`last_event`, `heartbeat`) and words (`observer`)."""
         raw = self.r.hgetall(key("events", name))
-        return {_s(k): float(v) if b"." in v or b"e" in v else int(v) for k, v in raw.items()}
+        return {_s(k): _event_value(_s(v)) for k, v in raw.items()}
 
     def next_pass(self, name: str) -> float:
         """When rq-scheduler will start the periodic job's next pass (0: no schedule)."""
@@ -233,6 +237,15 @@ class JobStore:
             events=self.events(name),
             queues=(spec.restart_queue, spec.path_queue, spec.file_queue),
         )
+
+
+def _event_value(text: str) -> EventValue:
+    for parse in (int, float):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _s(value: bytes | str) -> str:

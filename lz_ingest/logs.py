@@ -58,20 +58,22 @@ def configure_logging(settings: LogSettings, *, stream: TextIO | None = None) ->
 def profile_logger(settings: LogSettings) -> FilteringBoundLogger:
     """A logger for per-batch timing events as JSON lines in the profile file; a no-op without --profile."""
     if not settings.profile or settings.profile_filename is None:
-        return structlog.wrap_logger(
+        muted: FilteringBoundLogger = structlog.wrap_logger(  # wrap_logger returns Any: the wrapper_class decides
             None, processors=[_drop], wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL)
         )
+        return muted
     level = logging.getLevelName(settings.profile_level)
     handler = _handler(settings.profile_filename, settings.profile_when, settings.profile_interval, sys.stderr)
     handler.setFormatter(_formatter(console=False))
     stdlib_logger = logging.getLogger(PROFILE_LOGGER_NAME)
     stdlib_logger.propagate = False
     _install(stdlib_logger, handler, level)
-    return structlog.wrap_logger(
+    profile: FilteringBoundLogger = structlog.wrap_logger(  # Any in structlog's types: the wrapper_class decides
         stdlib_logger,
         processors=[*_shared_processors(), _to_formatter()],
         wrapper_class=structlog.make_filtering_bound_logger(level),
     )
+    return profile
 
 
 def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:

@@ -64,7 +64,7 @@ def check_filters(spec: JobSpec) -> None:
 REDIS_WAIT_SECONDS = 3.0
 
 
-def connect_redis(settings: Settings) -> redis.Redis:
+def connect_redis(settings: Settings) -> redis.Redis[bytes]:
     """The configured Redis, or the per-user embedded one; reachable within 5 s or a ConfigError."""
     url = settings.redis.url or embedded_redis_url(settings.redis.embedded_dir)
     # 3 s of retries plus at most one 1 s ping: an unreachable Redis is reported within the 5 s promised
@@ -72,7 +72,7 @@ def connect_redis(settings: Settings) -> redis.Redis:
     return redis.Redis.from_url(url)
 
 
-def redis_url(conn: redis.Redis) -> str:
+def redis_url(conn: redis.Redis[bytes]) -> str:
     kwargs = conn.connection_pool.connection_kwargs
     if "path" in kwargs:
         return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
@@ -120,7 +120,7 @@ def _check_registrable(spec: JobSpec, handler: Handler, operation: Operation) ->
         raise ConfigError(f"source {spec.source}: {operation.name} cannot register from it ({exc})") from None
 
 
-def check_not_running(conn: redis.Redis, name: str) -> None:
+def check_not_running(conn: redis.Redis[bytes], name: str) -> None:
     if JobStore(conn).is_running(name):
         raise ConfigError(f"job {name!r} is already running (stop it first: lz-ingest stop {name})")
 

@@ -6,7 +6,7 @@ import datetime
 import time
 from dataclasses import dataclass
 
-from .jobs import PassInfo
+from .jobs import EVENT_TIMES, EventValue, PassInfo
 from .status import JobStatus
 
 DONE_KEYS = (
@@ -79,7 +79,7 @@ def note(info: PassInfo, now: float | None = None) -> str:
     if info.served is False:
         notes.append("queued, but no worker listens on " + ", ".join(info.queues))
     if info.events:  # a watcher job's event counts, kept apart from its passes' counts
-        shown = (f"{k} {_when(v) if k == 'last_event' else v}" for k, v in sorted(info.events.items()))
+        shown = (f"{k} {_event(k, v)}" for k, v in sorted(info.events.items()))
         notes.append("events: " + ", ".join(shown))
     return "; ".join(notes)
 
@@ -135,6 +135,10 @@ def summary(info: PassInfo, failures: dict[str, dict[str, object]], limit: int =
         more = plural(len(failures) - limit, "more failure")
         lines.append(f"  ... and {more} (lz-ingest failures {info.name})")
     return "\n".join(lines)
+
+
+def _event(name: str, value: EventValue) -> str:
+    return _when(value) if name in EVENT_TIMES and isinstance(value, int | float) else str(value)
 
 
 def _when(ts: float) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import redis
 import structlog
 from rq import Queue
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq.results import Result
@@ -45,7 +45,11 @@ def redo_killed_tasks(conn: redis.Redis[bytes], queues: Sequence[str]) -> int:
 
 def was_killed(job: Job) -> bool:
     """An lz-ingest task that failed because the process running it (or about to) died, not by itself."""
-    if not (job.func_name or "").startswith(TASK_MODULE):
+    try:
+        func_name = job.func_name or ""
+    except DeserializationError:  # arguments queued by another release that do not load: it never ran
+        return False
+    if not func_name.startswith(TASK_MODULE):
         return False
     result = job.latest_result()
     text = (result.exc_string or "") if result is not None else ""

@@ -17,12 +17,12 @@ from rq.job import Job
 from rq.registry import StartedJobRegistry
 
 
-def worker_registered(conn: redis.Redis, worker_name: str) -> bool:
+def worker_registered(conn: redis.Redis[bytes], worker_name: str) -> bool:
     """Whether RQ still holds a registration for this worker (it expires with the worker's TTL)."""
     return bool(conn.exists(Worker.redis_worker_namespace_prefix + worker_name))
 
 
-def execution_worker(conn: redis.Redis, job_id: str, execution_id: str) -> str | None:
+def execution_worker(conn: redis.Redis[bytes], job_id: str, execution_id: str) -> str | None:
     """The name of the worker running this execution of a job, when RQ still knows it."""
     if not execution_id:
         return None
@@ -30,16 +30,34 @@ def execution_worker(conn: redis.Redis, job_id: str, execution_id: str) -> str |
         execution = Execution.fetch(execution_id, job_id, connection=conn)
     except (ValueError, NoSuchJobError):
         return None
-    return execution.worker_name or None
+    return getattr(execution, "worker_name", "") or None  # RQ 2.0's executions do not record it
 
 
-def started_entries(conn: redis.Redis, queue_name: str) -> list[tuple[str, str]]:
+def running_worker(conn: redis.Redis[bytes], job: Job, execution_id: str) -> str | None:
+    """The worker running a started job: its execution's (RQ 2.1+), else the job's own record of it."""
+    return execution_worker(conn, job.id, execution_id) or job.worker_name or None
+
+
+def started_entries(conn: redis.Redis[bytes], queue_name: str) -> list[tuple[str, str]]:
     """(job id, execution id) of each entry of a queue's started registry, without RQ's cleanup."""
     registry = StartedJobRegistry(queue_name, connection=conn)
-    return registry.get_job_and_execution_ids(cleanup=False)
+    paired = getattr(registry, "get_job_and_execution_ids", None)  # RQ 2.1+
+    if paired is not None:
+        return list(paired(cleanup=False))
+    entries = registry.get_job_ids(cleanup=False)  # RQ 2.0: the registry's raw `<job id>:<execution id>` members
+    return [_split(entry, conn) for entry in entries]
 
 
-def claim_started_entry(conn: redis.Redis, queue_name: str, job_id: str, execution_id: str, job: Job | None) -> bool:
+def _split(entry: str, conn: redis.Redis[bytes]) -> tuple[str, str]:
+    if ":" not in entry:
+        return entry, ""
+    execution = Execution.from_composite_key(entry, connection=conn)
+    return execution.job_id, execution.id
+
+
+def claim_started_entry(
+    conn: redis.Redis[bytes], queue_name: str, job_id: str, execution_id: str, job: Job | None
+) -> bool:
     """Take one entry off a started registry, with its execution record; True for exactly one caller of
     several (the removal itself is the claim). `job` None: RQ no longer holds the job."""
     registry = StartedJobRegistry(queue_name, connection=conn)
@@ -57,7 +75,7 @@ def claim_started_entry(conn: redis.Redis, queue_name: str, job_id: str, executi
     return True
 
 
-def waiting_ids(conn: redis.Redis, queue_names: Iterable[str]) -> set[str]:
+def waiting_ids(conn: redis.Redis[bytes], queue_names: Iterable[str]) -> set[str]:
     """Ids of the jobs a queue holds, those a worker took and has not started yet (RQ's intermediate
     queue, which RQ itself cleans up later) and those in its started registry."""
     found: set[str] = set()
@@ -69,6 +87,6 @@ def waiting_ids(conn: redis.Redis, queue_names: Iterable[str]) -> set[str]:
     return found
 
 
-def fetch_jobs(conn: redis.Redis, job_ids: list[str]) -> list[Job | None]:
+def fetch_jobs(conn: redis.Redis[bytes], job_ids: list[str]) -> list[Job | None]:
     """The jobs by id (None for one RQ no longer holds), in one round trip."""
     return Job.fetch_many(job_ids, connection=conn)

@@ -11,7 +11,7 @@ import os
 import pwd
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from irods.password_obfuscation import decode
 
 from lz_ingest.errors import ConfigError
+from lz_ingest.settings_tls import tls_options
 
 IRODS_VARIABLES = ("IRODS_HOST", "IRODS_PORT", "IRODS_USER_NAME", "IRODS_ZONE_NAME", "IRODS_PASSWORD")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -187,7 +188,12 @@ def embedded_redis_dir(environ: Mapping[str, str]) -> Path:
 
 
 def load_irods_settings(environ: Mapping[str, str], env_file: Path | None = None) -> IrodsSettings:
-    """--irods-env FILE, else the five IRODS_* variables, else the iCommands' environment file."""
+    """--irods-env FILE, else the five IRODS_* variables, else the iCommands' environment file;
+    the IRODS_* TLS variables override the file's TLS keys (settings_tls.py)."""
+    return _with_tls(_load_irods_settings(environ, env_file), environ)
+
+
+def _load_irods_settings(environ: Mapping[str, str], env_file: Path | None) -> IrodsSettings:
     if env_file is not None:
         return irods_from_env_file(env_file, _auth_file(environ, env_file))
     from_variables = irods_from_variables(environ)
@@ -197,6 +203,11 @@ def load_irods_settings(environ: Mapping[str, str], env_file: Path | None = None
     if "IRODS_ENVIRONMENT_FILE" in environ or default_env_file.exists():
         return irods_from_env_file(default_env_file, _auth_file(environ, default_env_file))
     raise ConfigError(NOT_CONFIGURED)
+
+
+def _with_tls(irods: IrodsSettings, environ: Mapping[str, str]) -> IrodsSettings:
+    where = f"in {irods.env_file}" if irods.env_file else "from the IRODS_* variables"
+    return replace(irods, options=FrozenMap(tls_options(irods.options, environ, where)))
 
 
 def irods_from_variables(environ: Mapping[str, str]) -> IrodsSettings | None:
@@ -270,7 +281,8 @@ def _read_auth_file(auth_file: Path) -> str | None:
         raise ConfigError(f"cannot read iRODS authentication file {auth_file}: {exc}") from None
     if len(scrambled) < 8:
         raise ConfigError(f"iRODS authentication file {auth_file} is not in iinit's format")
-    return decode(scrambled)
+    decoded: str = decode(scrambled)  # python-irodsclient's password_obfuscation is unannotated
+    return decoded
 
 
 def _require_password(password: str | None, scheme: str, user: str, auth_file: Path | None) -> None:

@@ -2,7 +2,8 @@
 
 The pool's supervisor, every few seconds: requeues tasks whose worker died (RQ itself notices only
 after its worker TTL and cleans registries every 10 minutes; a dead worker's batch is redone here
-within about 30 s), keeps live jobs' heartbeats fresh while their tasks wait in a queue, runs
+within about 30 s), reconciles what each pass queued with RQ's queues and registries
+(tasks/reconcile.py), keeps live jobs' heartbeats fresh while their tasks wait in a queue, runs
 rq-scheduler's periodic passes, and restarts worker processes that died.
 """
 
@@ -45,14 +46,14 @@ class LzWorker(SimpleWorker):
     tasks) and proves it is alive every few seconds, so its tasks can be redone soon after it dies."""
 
     def register_birth(self) -> None:
-        super().register_birth()
+        super().register_birth()  # type: ignore[no-untyped-call]  # RQ's method is unannotated
         self.connection.sadd(key("workers"), self.name)
         self._beat()
         beat = threading.Thread(target=self._beat_forever, daemon=True)
         beat.start()
 
     def register_death(self) -> None:
-        super().register_death()
+        super().register_death()  # type: ignore[no-untyped-call]  # RQ's method is unannotated
         try:
             pipe = self.connection.pipeline()
             pipe.srem(key("workers"), self.name)
@@ -92,12 +93,12 @@ def _import_tasks() -> None:
     datetime.datetime.strptime("2000", "%Y")  # RQ parses job dates with strptime, which imports on first use
 
 
-def declare_dead(conn: redis.Redis, worker_name: str) -> None:
+def declare_dead(conn: redis.Redis[bytes], worker_name: str) -> None:
     """The supervisor saw this worker's process end: its tasks can be redone now, not after its TTL."""
     conn.delete(key("alive", "worker", worker_name))
 
 
-def prune_workers(conn: redis.Redis) -> None:
+def prune_workers(conn: redis.Redis[bytes]) -> None:
     """Forget pool workers that died without deregistering, once RQ has forgotten them too."""
     for raw in conn.smembers(key("workers")):
         name = raw.decode() if isinstance(raw, bytes) else raw
@@ -105,14 +106,14 @@ def prune_workers(conn: redis.Redis) -> None:
             conn.srem(key("workers"), name)
 
 
-def _worker_is_dead(conn: redis.Redis, worker_name: str) -> bool:
+def _worker_is_dead(conn: redis.Redis[bytes], worker_name: str) -> bool:
     if conn.sismember(key("workers"), worker_name):
         return not conn.exists(key("alive", "worker", worker_name))
     # a plain `rq worker`: trust RQ's own registration, which expires with its TTL
     return not rq_compat.worker_registered(conn, worker_name)
 
 
-def requeue_abandoned(conn: redis.Redis, queues: Sequence[str]) -> int:
+def requeue_abandoned(conn: redis.Redis[bytes], queues: Sequence[str]) -> int:
     """Put back on their queue the started tasks whose worker is gone; tasks are idempotent.
 
     RQ 2+ keeps `<job id>:<execution id>` entries in the started registry (so its own
@@ -127,7 +128,7 @@ def requeue_abandoned(conn: redis.Redis, queues: Sequence[str]) -> int:
             except NoSuchJobError:
                 rq_compat.claim_started_entry(conn, name, job_id, execution_id, None)
                 continue
-            worker_name = rq_compat.execution_worker(conn, job_id, execution_id) or job.worker_name
+            worker_name = rq_compat.running_worker(conn, job, execution_id)
             if not worker_name or not _worker_is_dead(conn, worker_name):
                 continue
             if not rq_compat.claim_started_entry(conn, name, job_id, execution_id, job):
@@ -141,7 +142,7 @@ def requeue_abandoned(conn: redis.Redis, queues: Sequence[str]) -> int:
     return requeued
 
 
-def refresh_live_jobs(conn: redis.Redis) -> None:
+def refresh_live_jobs(conn: redis.Redis[bytes]) -> None:
     """A running job whose tasks still wait in a queue stays alive while a worker pool serves it."""
     store = JobStore(conn)
     for name in store.names():
@@ -152,7 +153,7 @@ def refresh_live_jobs(conn: redis.Redis) -> None:
             conn.set(key("alive", name), "1", ex=HEARTBEAT_TTL)
 
 
-def run_scheduler_tick(conn: redis.Redis) -> None:
+def run_scheduler_tick(conn: redis.Redis[bytes]) -> None:
     scheduler = Scheduler(connection=conn)
     if scheduler.acquire_lock():
         try:
@@ -161,7 +162,7 @@ def run_scheduler_tick(conn: redis.Redis) -> None:
             scheduler.remove_lock()
 
 
-def upkeep(conn: redis.Redis, queues: Sequence[str]) -> None:
+def upkeep(conn: redis.Redis[bytes], queues: Sequence[str]) -> None:
     requeue_abandoned(conn, queues)
     redo_killed_tasks(conn, queues)
     reconcile_tasks(conn)
@@ -174,7 +175,7 @@ class Ticker:
     """The scheduler's clock: periodic passes enqueued at every tick (once a second, so `-i 1` means one
     pass a second), the rest of the upkeep once every UPKEEP_SECONDS or when told."""
 
-    def __init__(self, conn: redis.Redis, queues: Sequence[str]) -> None:
+    def __init__(self, conn: redis.Redis[bytes], queues: Sequence[str]) -> None:
         self.conn, self.queues = conn, tuple(queues)
         self.last_upkeep = float("-inf")
 
@@ -187,6 +188,8 @@ class Ticker:
                 run_scheduler_tick(self.conn)
         except redis.RedisError as exc:
             log.warning("upkeep_failed", error=str(exc))
+        except Exception:  # a bug in one round of upkeep must not end the supervisor (nor its pool's upkeep)
+            log.exception("upkeep_failed")
 
 
 class WorkerPool:
@@ -225,7 +228,7 @@ class WorkerPool:
         while not self.stopping.wait(CHILD_CHECK_SECONDS):
             ticker.tick(upkeep_now=self._restart_dead(ticker.conn))  # a death: its tasks are redone at once
 
-    def _restart_dead(self, conn: redis.Redis) -> bool:
+    def _restart_dead(self, conn: redis.Redis[bytes]) -> bool:
         died = False
         for i, proc in enumerate(self.procs):
             if not proc.is_alive() and not self.stopping.is_set():
@@ -259,7 +262,7 @@ class WorkerPool:
         self.stop()
 
 
-def active_workers(conn: redis.Redis, queues: Sequence[str]) -> int:
+def active_workers(conn: redis.Redis[bytes], queues: Sequence[str]) -> int:
     """How many RQ workers (of any kind) listen on at least one of these queues."""
     from rq import Worker
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
+from rq.timeouts import JobTimeoutException
 
 from lz_ingest.errors import ConfigError, HandlerError
 from lz_ingest.handlers.compat import old_package_aliases
@@ -54,6 +55,8 @@ class Handler:
         function = getattr(self.obj, method, None) or getattr(Core, method)
         try:
             return function(*args, **kwargs)
+        except JobTimeoutException:
+            raise  # the task's timeout cut the hook short: the task lifecycle reports it as a timeout
         except Exception as exc:
             raise HandlerError(f"{self.name}: {method}() raised {type(exc).__name__}: {exc}") from exc
 

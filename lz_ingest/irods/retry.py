@@ -47,7 +47,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, draw: Callable[[], float] = random.random) -> float:
         """Exponential backoff with full jitter before attempt `attempt + 1` (attempt counts from 1)."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         return ceiling / 2 + draw() * ceiling / 2
 
 

@@ -2,7 +2,10 @@
 
 The bytes come from a source's stream (sources.base.SourceStream), opened by the caller. A stream with a
 file descriptor is sent by the kernel (pread / sendfile, no copy through Python); one without (an object
-store's, a memory buffer) is read chunk by chunk and each chunk written as it is.
+store's, a memory buffer) is read chunk by chunk and each chunk written as it is; a large one that can be
+read in independent ranges (an S3 object) is sent over several connections at once (irods/parallel.py).
+A stream that checks what it delivers (`verifies_itself`: an S3 object's ETag) fails its last read on a
+mismatch, before the replica is finalized; with --checksum the server then computes and records one.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import structlog
 from irods.session import iRODSSession
 
 from lz_ingest.errors import CatalogError, CatalogUnavailableError, LzIngestError, SourceError
-from lz_ingest.irods import api
+from lz_ingest.irods import api, parallel
 from lz_ingest.irods.writes import call, epoch11, modify_replica, resource_options
 from lz_ingest.model import Replica
 from lz_ingest.sources.base import SourceStream, descriptor, printable, stream_end
@@ -86,8 +89,13 @@ def _upload(
     attempt: _Attempt,
 ) -> int:
     """One attempt (a retried one starts again from the stream's first byte)."""
-    if checksum:  # known at open, the server verifies what it stored at close (USER_CHKSUM_MISMATCH)
+    if checksum and getattr(src, "verifies_itself", False):  # its reads check the bytes: the server records one
+        options = {**options, kw.REG_CHKSUM_KW: ""}
+    elif checksum:  # known at open, the server verifies what it stored at close (USER_CHKSUM_MISMATCH)
         options = {**options, kw.VERIFY_CHKSUM_KW: stream_checksum(src, _name(src))}
+    ranges = parallel.ranges_for(src)
+    if ranges is not None:
+        return parallel.send(session, logical_path, options, src, ranges, lambda: setattr(attempt, "opened", True))
     fd = api.open_replica(session, logical_path, api.WRITE_NEW, options)
     attempt.opened = True
     with _finalized(fd):

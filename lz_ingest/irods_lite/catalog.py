@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import errors as E
 from .errors import IrodsError
@@ -157,7 +158,7 @@ class Catalog:
                 raise
             self.db.execute("COMMIT")
 
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self.lock:
             return self.db.execute(sql, params).fetchall()
 

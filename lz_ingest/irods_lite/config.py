@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .s3_resource import S3_TYPE, S3Endpoint
+
 DEFAULT_VERSION = "4.3.4"
 LEGACY_VERSION = "4.2.12"
 LEAF_TYPE = "unixfilesystem"
 # The coordinating types irods-lite implements (each picks one child on write); a leaf has a vault.
 COORDINATING_TYPES = ("passthru", "random", "roundrobin", "compound", "replication", "load_balanced", "deferred")
-RESOURCE_TYPES = (LEAF_TYPE, *COORDINATING_TYPES)
+RESOURCE_TYPES = (LEAF_TYPE, S3_TYPE, *COORDINATING_TYPES)
 
 
 class ConfigSyntaxError(ValueError):
@@ -33,11 +35,13 @@ class UserSpec:
 
 @dataclass(frozen=True)
 class ResourceSpec:
-    """A resource; a leaf (unixfilesystem) has a vault, others coordinate their children."""
+    """A resource; a leaf (unixfilesystem) has a vault, others coordinate their children; an s3 one's objects
+    are read from LiteConfig.s3 (irods_lite/s3_resource.py)."""
 
     name: str
     type: str = LEAF_TYPE
     parent: str = ""
+    vault: str = ""  # an s3 resource's `/bucket/prefix` (a unixfilesystem one's is under data_dir)
 
     @classmethod
     def parse(cls, text: str) -> ResourceSpec:
@@ -71,6 +75,11 @@ class LiteConfig:
     resources: tuple[ResourceSpec, ...] = field(default_factory=tuple)
     default_resource: str = "demoResc"
     request_log: Path | None = None
+    # TLS (tls.py): a PEM certificate chain and its key; the policy defaults to CS_NEG_REQUIRE with them
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_policy: str = ""
+    s3: S3Endpoint | None = None  # where the objects of s3 resources are read from
 
     @property
     def version_tuple(self) -> tuple[int, int, int]:

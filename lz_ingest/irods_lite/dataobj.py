@@ -7,13 +7,14 @@ import hashlib
 import json
 import os
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import errors as E
 from . import protocol as P
 from .catalog import ACCESS_MODIFY_METADATA, ACCESS_OWN, ACCESS_READ, ACCESS_WRITE, Catalog, Replica, now_ts, split_path
 from .errors import IrodsError, check_path_length
 from .placement import leaf_for_register, leaf_for_write, matches
+from .s3_resource import S3_TYPE, refuse_write
 
 if TYPE_CHECKING:
     from .server import Conn, LiteServer, OpenFile, Reply
@@ -95,6 +96,11 @@ def _next_fd(conn: Conn) -> int:
     return fd
 
 
+def _resource_type(cat: Catalog, replica: Replica) -> str:
+    resource = cat.resource_by_id(replica.resc_id)
+    return resource.type if resource else ""
+
+
 def _pick_replica(replicas: list[Replica], options: dict[str, str]) -> Replica | None:
     wanted = options.get("resc_hier") or options.get("destRescName") or options.get("rescName")
     if "replNum" in options:
@@ -131,14 +137,20 @@ def api_open(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
             raise IrodsError(E.SYS_RESC_DOES_NOT_EXIST, f"{path} has no replica on the requested resource")
         cat.require_access(replica.data_id, conn.user, ACCESS_WRITE if writing else ACCESS_READ, path)
         truncate = writing and bool(flags & O_TRUNC)
-        if writing:
+        on_s3 = _resource_type(cat, replica) == S3_TYPE
+        if writing and on_s3:
+            refuse_write(S3_TYPE, replica.resc_hier)
+        fh: Any
+        if on_s3:
+            fh = server.s3.open(replica.path)  # read through boto3, as the S3 plugin reads its objects
+        elif writing:
             _set_status(cat, replica, "2")
             os.makedirs(os.path.dirname(replica.path), exist_ok=True)
             fh = open(replica.path, "r+b" if os.path.exists(replica.path) else "w+b")  # noqa: SIM115
             if truncate:
                 fh.truncate(0)
         else:
-            fh = open(replica.path, "rb")  # type: ignore[assignment]  # noqa: SIM115
+            fh = open(replica.path, "rb")  # noqa: SIM115
         token = secrets.token_hex(16)
         of = OpenFile(
             replica.data_id,
@@ -181,6 +193,7 @@ def _create(
     coll_id = _check_new_name(cat, path, server.config.zone)
     cat.require_access(coll_id, conn.user, ACCESS_WRITE, split_path(path)[0])
     leaf, hier = leaf_for_write(cat, options, server.config.default_resource)
+    refuse_write(leaf.type, leaf.name)
     physical = cat.vault_path(leaf, path)
     if repl_num:
         physical = f"{physical}.{repl_num}"
@@ -365,7 +378,8 @@ def api_register(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         raise IrodsError(E.SYS_NOT_SUPPORTED, "irods-lite does not register directories")
     leaf, hier = leaf_for_register(cat, options, server.config.default_resource)
     size, mtime = _stat_for_register(file_path, options)
-    checksum = sha2_of(file_path) if ("regChksum" in options or "verifyChksum" in options) else ""
+    wanted = "regChksum" in options or "verifyChksum" in options
+    checksum = (server.s3.sha2(file_path) if leaf.type == S3_TYPE else sha2_of(file_path)) if wanted else ""
     repl = {"size": size, "resc_id": leaf.id, "hier": hier, "path": file_path, "status": "1"}
     repl.update(checksum=checksum, mtime=mtime, data_type=options.get("dataType", "generic"))
     existing = cat.replicas(path)
@@ -472,7 +486,7 @@ def api_checksum(server: LiteServer, conn: Conn, msg: P.Message) -> Reply:
         return _verify_checksums(replicas, options)
     result = ""
     for r in _selected(replicas, options, "ChksumAll" in options):
-        computed = sha2_of(r.path)
+        computed = server.s3.sha2(r.path) if _resource_type(server.cat, r) == S3_TYPE else sha2_of(r.path)
         if r.checksum and "forceChksum" not in options:
             computed = r.checksum
         else:

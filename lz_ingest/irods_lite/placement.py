@@ -7,6 +7,7 @@ import random
 from . import errors as E
 from .catalog import Catalog, Resource
 from .errors import IrodsError
+from .s3_resource import S3_TYPE
 
 
 def requested_resource(options: dict[str, str], default: str) -> str:
@@ -21,7 +22,7 @@ def _descend(cat: Catalog, resc: Resource) -> Resource:
         if child is None:
             raise IrodsError(E.SYS_RESC_DOES_NOT_EXIST, f"child of {current.name} is missing")
         current = child
-    if current.type != "unixfilesystem":
+    if current.type not in ("unixfilesystem", S3_TYPE):
         raise IrodsError(E.SYS_INVALID_RESC_INPUT, f"resource {current.name} has no storage")
     return current
 

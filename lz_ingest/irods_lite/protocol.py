@@ -8,6 +8,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import struct
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -112,6 +113,8 @@ class Reader:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self._buf = bytearray()
+        # splice(2) moves the socket's raw bytes: on a TLS connection those are ciphertext
+        self.can_splice = CAN_SPLICE and not isinstance(sock, ssl.SSLSocket)
 
     def take_buffered(self, n: int) -> bytes:
         """Up to `n` bytes already received, without reading the socket."""
@@ -144,27 +147,41 @@ _HEADER_RE = re.compile(
 )
 
 
-def read_message(src: socket.socket | Reader) -> Message:
-    """One message; from a Reader (buffered), or from a bare socket reading no byte past the message."""
+@dataclass(slots=True)
+class Header:
+    type: str
+    msg_len: int
+    error_len: int
+    bs_len: int
+    int_info: int
+
+
+def read_header(src: socket.socket | Reader) -> Header:
+    """One message header; its lengths are checked against the limits but not read."""
     read = src.read_exact if isinstance(src, Reader) else partial(_recv_exact, src)
     (hlen,) = struct.unpack(">i", read(4))
     if not 0 < hlen < HEADER_LIMIT:
         raise ProtocolError(f"bad header length {hlen}")
-    header = read(hlen)
-    m = _HEADER_RE.search(header)
+    m = _HEADER_RE.search(read(hlen))
     if not m:
         raise ProtocolError("unparseable message header")
     lens = [int(m.group(i)) for i in (2, 3, 4)]
     if any(n < 0 or n > BODY_LIMIT for n in lens):
         raise ProtocolError("message part too large")
-    int_info = int(m.group(5) or 0)
-    body, error = (read(n) if n else b"" for n in lens[:2])
+    return Header(m.group(1).decode(), lens[0], lens[1], lens[2], int(m.group(5) or 0))
+
+
+def read_message(src: socket.socket | Reader) -> Message:
+    """One message; from a Reader (buffered), or from a bare socket reading no byte past the message."""
+    read = src.read_exact if isinstance(src, Reader) else partial(_recv_exact, src)
+    h = read_header(src)
+    body, error = (read(n) if n else b"" for n in (h.msg_len, h.error_len))
     bs: bytes | Bulk
-    if lens[2] >= SPLICE_MIN and int_info == DATA_OBJ_WRITE_AN and isinstance(src, Reader) and CAN_SPLICE:
-        bs = Bulk(src, lens[2])
+    if h.bs_len >= SPLICE_MIN and h.int_info == DATA_OBJ_WRITE_AN and isinstance(src, Reader) and src.can_splice:
+        bs = Bulk(src, h.bs_len)
     else:
-        bs = read(lens[2]) if lens[2] else b""
-    return Message(m.group(1).decode(), body, error, bs, int_info)
+        bs = read(h.bs_len) if h.bs_len else b""
+    return Message(h.type, body, error, bs, h.int_info)
 
 
 def pack_message(msg: Message) -> bytes:

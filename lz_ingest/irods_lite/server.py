@@ -21,10 +21,12 @@ from typing import Any, TextIO
 
 from . import errors as E
 from . import protocol as P
+from . import tls
 from .admin import ensure_public_group
 from .catalog import Catalog, User
 from .config import LEAF_TYPE, LiteConfig
 from .errors import IrodsError
+from .s3_resource import S3Vaults
 from .specific import ensure_schema as ensure_specific_queries
 
 log = logging.getLogger("irods_lite")
@@ -139,6 +141,10 @@ class LiteServer:
         self.lock = threading.Lock()
         self.counters: Counter[int] = Counter()
         self.faults = Faults()
+        self.tls_policy = tls.policy_of(config)
+        self.tls_context = tls.server_context(config)
+        self.tls_counts: Counter[tuple[str, int, int, int]] = Counter()  # encryption settings -> connections
+        self.s3 = S3Vaults(config.s3)  # the objects of s3 resources
         self.catalog: Catalog | None = None
         self.tokens: dict[str, tuple[int, int, str]] = {}  # replica token -> (data_id, repl_num, physical)
         self._listener: socket.socket | None = None
@@ -171,7 +177,7 @@ class LiteServer:
         cat = self.cat
         zone = self.config.zone
         for spec in self.config.all_resources():
-            vault = str(self.data_dir / "vaults" / spec.name) if spec.type == LEAF_TYPE else ""
+            vault = str(self.data_dir / "vaults" / spec.name) if spec.type == LEAF_TYPE else spec.vault
             if vault:
                 os.makedirs(vault, exist_ok=True)
             cat.ensure_resource(spec.name, spec.type, vault, spec.parent or None)
@@ -313,11 +319,21 @@ class LiteServer:
         finally:
             self._cleanup(conn)
             with self.lock:
-                self._conns.discard(sock)
+                self._conns.discard(conn.sock)
             try:
-                sock.close()
+                conn.sock.close()  # the TLS socket when TLS started (it took over the descriptor)
             except OSError:
                 pass
+
+    def replace_socket(self, old: socket.socket, new: socket.socket) -> None:
+        """A connection's socket after TLS started, so drop_connections reaches it."""
+        with self.lock:
+            self._conns.discard(old)
+            self._conns.add(new)
+
+    def count_tls(self, enc: tls.Encryption) -> None:
+        with self.lock:
+            self.tls_counts[enc.settings] += 1
 
     def _cleanup(self, conn: Conn) -> None:
         from .dataobj import abandon_open_files
@@ -337,18 +353,10 @@ class LiteServer:
         conn.proxy_zone = P.text(pack, "proxyRcatZone") or self.config.zone
         conn.client_name = P.text(pack, "clientUser") or conn.proxy_name
         conn.client_zone = P.text(pack, "clientRcatZone") or conn.proxy_zone
-        if "request_server_negotiation" in P.text(pack, "option"):
-            # A stock server's policy (core.re acPreConnect -> CS_NEG_REFUSE): irods-lite has no TLS, so a
-            # client requiring it fails the negotiation itself instead of waiting for a TLS handshake.
-            neg = P.element("CS_NEG_PI", ("status", 1), ("result", "CS_NEG_REFUSE")).encode()
-            self.send(conn, P.Message("RODS_CS_NEG_T", neg))
-            answer = P.read_message(conn.reader)
-            if "CS_NEG_USE_TCP" not in P.text(P.parse_body(answer.body), "result"):
-                log.warning("client asked for TLS, which irods-lite does not offer")
-                return False
+        outcome = tls.negotiate(self, conn, "request_server_negotiation" in P.text(pack, "option"))
         version = P.element(
             "Version_PI",
-            ("status", 0),
+            ("status", outcome.status),
             ("relVersion", f"rods{self.config.version}"),
             ("apiVersion", "d"),
             ("reconnPort", 0),
@@ -356,12 +364,17 @@ class LiteServer:
             ("cookie", 0),
         ).encode()
         self.send(conn, P.Message("RODS_VERSION", version))
+        if outcome.status < 0:  # rodsAgent.cpp: the version carries the failure, then the agent exits
+            return False
+        if outcome.use_ssl:
+            tls.start(self, conn)
         return True
 
     def _loop(self, conn: Conn) -> None:
         while True:
             msg = P.read_message(conn.reader)
             if msg.type == "RODS_DISCONNECT":
+                tls.goodbye(conn)
                 return
             if msg.type != "RODS_API_REQ":
                 raise P.ProtocolError(f"unexpected message type {msg.type}")

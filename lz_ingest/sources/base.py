@@ -9,12 +9,12 @@ Reads go through a SourceStream: a seekable byte stream that a local file backs 
 descriptor (the upload then lets the kernel send the bytes) and that an object store serves by
 ranged reads (fileno() raises io.UnsupportedOperation, as io.BytesIO's does).
 
-How an object store fits (issue 14): `list` lists one common prefix (delimiter "/"), its objects
+How an object store fits (sources/s3.py): `list` lists one common prefix (delimiter "/"), its objects
 as entries (size, last-modified as mtime and ctime) and its common prefixes as subdirectories;
 `stat` is a HeadObject; `physical_path` is "/bucket/key" for an iRODS S3 resource; `open` returns
-a stream whose reads are ranged GETs. A prefix too large for one task can hand its continuation on
-as a DirectoryRef of the same prefix whose `ancestry` slot carries the StartAfter key: widen
-`Ancestry` then (the frontier carries it as an opaque, JSON-able value).
+a stream whose reads are ranged GETs. A prefix too large for one task hands the rest on as
+continuations: DirectoryRefs of the same prefix whose `ancestry` slot carries a key range (the
+frontier carries it as an opaque, JSON-able value), each listing `bounds` saying what it covers.
 """
 
 from __future__ import annotations
@@ -49,15 +49,38 @@ class DirectoryRef:
 
 
 @dataclass(frozen=True)
+class Bounds:
+    """The part of a directory one listing covers: the children whose names sort in (after, upto], either end
+    open when None, in the order the source lists them (`order`; a source that maps names overrides it)."""
+
+    after: str | None
+    upto: str | None
+
+    def order(self, name: str, collection: bool) -> str:
+        """The sort key of a child's name (a catalog object's or collection's name, as the source names it)."""
+        return name
+
+    def holds(self, name: str, collection: bool) -> bool:
+        key = self.order(name, collection)
+        return (self.after is None or key > self.after) and (self.upto is None or key <= self.upto)
+
+
+@dataclass(frozen=True)
 class DirectoryListing:
     """What one directory holds. Paths in `excluded` and `problems` exist but are not in `entries`:
-    the delete logic must never remove their catalog entries."""
+    the delete logic must never remove their catalog entries.
+
+    A directory too large for one task is listed in parts: a part has `bounds` (only the catalog names it
+    holds are compared with it) and may hand the rest on as `continuations`, DirectoryRefs of the same path
+    whose ancestry slot the source reads back (scan them as parts of a directory that exists)."""
 
     path: str
     entries: tuple[Entry, ...]
     subdirectories: tuple[DirectoryRef, ...]
     excluded: tuple[str, ...]
     problems: tuple[Problem, ...]
+    continuations: tuple[DirectoryRef, ...] = ()
+    bounds: Bounds | None = None
 
 
 class SourceStream(Protocol):
@@ -111,6 +134,11 @@ class Source(Protocol):
 
     def stat(self, path: str, follow_symlinks: bool) -> Entry | None:
         """Describe one path again (just before syncing it); None when it vanished."""
+        ...
+
+    def restat(self, entry: Entry, follow_symlinks: bool) -> Entry | None:
+        """A listed entry described again just before it is synced (its `stat`); a source whose listing is
+        current returns it as listed (an object store: an object appears whole, and a read pins its version)."""
         ...
 
     def is_settled(self, entry: Entry, now: float, settle_seconds: float) -> bool:

@@ -29,6 +29,8 @@ class ScanOptions:
     exclude_directory_name: Patterns = ()
     exclude_file_type: frozenset[EntryKind] = frozenset()
     follow_symlinks: bool = False
+    # a source that lists large directories in parts (S3 key ranges) lists each whole in one task instead
+    whole_directories: bool = False
 
 
 def compile_patterns(patterns: Iterable[str], option_name: str) -> Patterns:

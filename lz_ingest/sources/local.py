@@ -326,6 +326,9 @@ class LocalSource:
     def stat(self, path: str, follow_symlinks: bool) -> Entry | None:
         return stat_entry(path, follow_symlinks)
 
+    def restat(self, entry: Entry, follow_symlinks: bool) -> Entry | None:
+        return stat_entry(entry.path, follow_symlinks)
+
     def is_settled(self, entry: Entry, now: float, settle_seconds: float) -> bool:
         return is_settled(entry, now, settle_seconds)
 

@@ -22,7 +22,12 @@ from lz_ingest.sources.base import Source
 
 SourceFactory = Callable[[str], Source]
 
-_BUILT_IN: MappingProxyType[str, str] = MappingProxyType({"file": "lz_ingest.sources.local:LocalSource.from_uri"})
+_BUILT_IN: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "file": "lz_ingest.sources.local:LocalSource.from_uri",
+        "s3": "lz_ingest.sources.s3:S3Source.from_uri",
+    }
+)
 _registered: dict[str, SourceFactory] = {}  # run-time registrations (tests), in this process only
 
 

@@ -77,7 +77,7 @@ def tracked_id(job_id: str | None) -> str:
 
 
 def enqueue(
-    conn: redis.Redis,
+    conn: redis.Redis[bytes],
     pass_id: str,
     queue_name: str,
     func: Callable[..., Any],
@@ -110,6 +110,7 @@ def enqueue(
             timeout=limit,
             job_id=task_id(k),
             meta={PASS_META: pass_id},
+            description=f"{func.__module__}.{func.__qualname__}({args[0]!r}, {args[1]!r}, ...)",  # not the payload
             result_ttl=TASK_RESULT_TTL,
             failure_ttl=TASK_FAILURE_TTL,
         )
@@ -143,7 +144,7 @@ return redis.call('HINCRBY', KEYS[2], 'pending', -1)
 """
 
 
-def flush(conn: redis.Redis, job_name: str, pass_id: str, tally: Tally, task: str | None = None) -> int | None:
+def flush(conn: redis.Redis[bytes], job_name: str, pass_id: str, tally: Tally, task: str | None = None) -> int | None:
     """Write the tally and take this task off the pending count; return what remains pending, or None
     when this task's result was recorded already (it ran twice: nothing is counted twice).
 
@@ -183,7 +184,7 @@ def with_redis_retries(call: Callable[[], Any], what: str, budget: float = REDIS
             delay = min(delay * 2, 10.0)
 
 
-def flush_failure(conn: redis.Redis, pass_id: str, path: str, reason: str) -> None:
+def flush_failure(conn: redis.Redis[bytes], pass_id: str, path: str, reason: str) -> None:
     """Record a pass-level failure (a refused delete phase, a failing post_job) outside any task."""
     pipe = conn.pipeline()
     pipe.hincrby(key("counts", pass_id), "failed", 1)

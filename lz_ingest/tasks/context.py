@@ -143,7 +143,7 @@ def current_context() -> WorkerContext:
         return _context[0]
 
 
-def current_connection() -> redis.Redis:
+def current_connection() -> redis.Redis[bytes]:
     job = get_current_job()
     if job is None:
         raise RuntimeError("lz-ingest tasks run inside an RQ worker")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import redis
 
@@ -39,10 +39,10 @@ def events_key(job_name: str) -> str:
 
 
 def event_failures_key(job_name: str) -> str:
-    return key("events", job_name, "failures")
+    return key("event_failures", job_name)
 
 
-def submit_events(conn: redis.Redis, spec: JobSpec, paths: list[str]) -> str | None:
+def submit_events(conn: redis.Redis[bytes], spec: JobSpec, paths: list[str]) -> str | None:
     """Queue one sync batch of these source paths for the job, outside any pass; returns the RQ id of
     the task, or None when there is nothing to queue (no paths, or the job was stopped)."""
     unique = list(dict.fromkeys(paths))
@@ -70,7 +70,7 @@ def submit_events(conn: redis.Redis, spec: JobSpec, paths: list[str]) -> str | N
     return task_id
 
 
-def _state(conn: redis.Redis, job_name: str) -> dict[str, str]:
+def _state(conn: redis.Redis[bytes], job_name: str) -> dict[str, str]:
     return _as_text(conn.hgetall(key("state", job_name)))
 
 
@@ -135,7 +135,7 @@ def _directories(root: str, path: str) -> Iterable[str]:
         yield "/".join([root.rstrip("/"), *parts[:i]])
 
 
-def flush_events(conn: redis.Redis, job_name: str, tally: bk.Tally) -> None:
+def flush_events(conn: redis.Redis[bytes], job_name: str, tally: bk.Tally) -> None:
     """Add an event batch's outcomes to the job's event counters (never to a pass's)."""
 
     def flush() -> None:
@@ -155,7 +155,7 @@ def flush_events(conn: redis.Redis, job_name: str, tally: bk.Tally) -> None:
     bk.with_redis_retries(flush, f"record an event batch of {job_name}")
 
 
-def _trim_failures(conn: redis.Redis, job_name: str) -> None:
+def _trim_failures(conn: redis.Redis[bytes], job_name: str) -> None:
     raw = conn.hgetall(event_failures_key(job_name))
     by_age = sorted(raw.items(), key=lambda kv: json.loads(kv[1]).get("at", 0))
     oldest = [k for k, _ in by_age[: len(by_age) - EVENT_FAILURES_KEPT]]
@@ -163,12 +163,12 @@ def _trim_failures(conn: redis.Redis, job_name: str) -> None:
         conn.hdel(event_failures_key(job_name), *oldest)
 
 
-def event_counts(conn: redis.Redis, job_name: str) -> dict[str, str]:
+def event_counts(conn: redis.Redis[bytes], job_name: str) -> dict[str, str]:
     """The job's event counters as stored (numbers, and last_event as seconds since the epoch)."""
     return _as_text(conn.hgetall(events_key(job_name)))
 
 
-def _as_text(raw: dict[object, object]) -> dict[str, str]:
+def _as_text(raw: Mapping[bytes, bytes] | Mapping[str, str]) -> dict[str, str]:
     def text(value: object) -> str:
         return value.decode() if isinstance(value, bytes) else str(value)
 

@@ -142,6 +142,14 @@ def run_final_step(step: Callable[[], None], what: str, end_pass: Callable[[str]
         end_pass(f"{what} failed: {exc}" if isinstance(exc, LzIngestError) else f"{what} failed: {exc!r}")
 
 
+def task_label() -> str:
+    """How a task whose items are unknown (its arguments could not be read) is named among failures."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return f"task {job.id if job is not None else '(outside RQ)'}"
+
+
 def item_labels(items: Iterable[Any], label: Callable[[Any], str]) -> Callable[[], list[str]]:
     """`unfinished` for a body that works through a fixed list: all of it fails together."""
     listed = list(items)

@@ -17,8 +17,9 @@ from ..model import DeleteMode
 from ..plan import check_compatible
 from ..sources.registry import source_for
 from . import bookkeeping as bk
+from . import codec
 from .context import current_connection, current_context
-from .lifecycle import RedisLedger, Step, run_final_step, run_task
+from .lifecycle import RedisLedger, Step, run_final_step, run_task, task_label
 from .meta import path_meta
 from .sync import log_failure
 
@@ -29,7 +30,7 @@ def _root_meta(spec: JobSpec) -> dict[str, Any]:
     return path_meta(spec, spec.source, spec.target)
 
 
-def start_pass(conn: redis.Redis, spec: JobSpec, handler: Handler) -> str | None:
+def start_pass(conn: redis.Redis[bytes], spec: JobSpec, handler: Handler) -> str | None:
     """Begin a pass unless one of this job is live; run pre_job; queue the root scan. Returns the pass id."""
     store = JobStore(conn)
     if not conn.set(key("starting", spec.name), "1", nx=True, ex=30):
@@ -49,7 +50,7 @@ def start_pass(conn: redis.Redis, spec: JobSpec, handler: Handler) -> str | None
     return pass_id
 
 
-def _first_step(conn: redis.Redis, store: JobStore, spec: JobSpec, pass_id: str, handler: Handler) -> None:
+def _first_step(conn: redis.Redis[bytes], store: JobStore, spec: JobSpec, pass_id: str, handler: Handler) -> None:
     meta = _root_meta(spec)
     delete_mode = handler.delete_mode(meta)
     store.set_state(spec.name, delete_mode=delete_mode.name)
@@ -60,7 +61,8 @@ def _first_step(conn: redis.Redis, store: JobStore, spec: JobSpec, pass_id: str,
     handler.pre_job(meta)
     from .scan import UNKNOWN, scan_task
 
-    bk.enqueue(conn, pass_id, spec.path_queue, scan_task, [(spec.name, pass_id, [(source.root, None, UNKNOWN)])])
+    root = codec.encode_scan([(source.root, None, UNKNOWN)])
+    bk.enqueue(conn, pass_id, spec.path_queue, scan_task, [(spec.name, pass_id, root)])
 
 
 def start_pass_task(job_name: str) -> str | None:
@@ -68,6 +70,8 @@ def start_pass_task(job_name: str) -> str | None:
     conn = current_connection()
     store = JobStore(conn)
     if store.state(job_name).get("status") == "stopped":
+        return None
+    if _due_while_running(conn, store, job_name):
         return None
     spec = store.spec(job_name)
     try:
@@ -78,7 +82,28 @@ def start_pass_task(job_name: str) -> str | None:
     return start_pass(conn, spec, handler)
 
 
-def task_done(conn: redis.Redis, job_name: str, pass_id: str, tally: bk.Tally, task: str | None = None) -> None:
+def _due_while_running(conn: redis.Redis[bytes], store: JobStore, job_name: str) -> bool:
+    """A period came while the job's pass still runs: mark the next pass due, so that the pass's end starts
+    it at once (delayed, never overlapping, never dropped until a later period finds the job idle)."""
+    if not store.is_running(job_name):
+        return False
+    conn.set(key("due", job_name), "1")
+    if store.is_running(job_name):
+        return True
+    conn.delete(key("due", job_name))  # it ended meanwhile, perhaps before it could see the mark
+    return False
+
+
+def _start_due_pass(conn: redis.Redis[bytes], spec: JobSpec) -> None:
+    if spec.interval and conn.delete(key("due", spec.name)):
+        from rq import Queue
+
+        Queue(spec.restart_queue, connection=conn).enqueue(
+            start_pass_task, spec.name, result_ttl=bk.TASK_RESULT_TTL, failure_ttl=bk.TASK_FAILURE_TTL
+        )
+
+
+def task_done(conn: redis.Redis[bytes], job_name: str, pass_id: str, tally: bk.Tally, task: str | None = None) -> None:
     """Flush a task's tally; the task that brings pending to zero moves the pass on.
 
     A task of a pass that is no longer the job's current one (a killed job started again, its old
@@ -100,7 +125,7 @@ def task_done(conn: redis.Redis, job_name: str, pass_id: str, tally: bk.Tally, t
         bk.with_redis_retries(move_on, f"end the pass of {job_name}")
 
 
-def advance(conn: redis.Redis, job_name: str, pass_id: str) -> None:
+def advance(conn: redis.Redis[bytes], job_name: str, pass_id: str) -> None:
     """The pass's tasks are done: start its delete phase, or end it. A stopped job's pass never enters
     its delete phase; its post_job still runs (it pairs with the pre_job that ran)."""
     store = JobStore(conn)
@@ -128,7 +153,7 @@ def advance(conn: redis.Redis, job_name: str, pass_id: str) -> None:
     _finish(conn, spec, pass_id, handler)
 
 
-def _end_failed(conn: redis.Redis, job_name: str, pass_id: str, reason: str) -> None:
+def _end_failed(conn: redis.Redis[bytes], job_name: str, pass_id: str, reason: str) -> None:
     """Moving the pass on failed outside what is captured per step: record it and end the pass anyway."""
     store = JobStore(conn)
     state = store.state(job_name)
@@ -140,7 +165,7 @@ def _end_failed(conn: redis.Redis, job_name: str, pass_id: str, reason: str) -> 
     conn.delete(key("alive", job_name))
 
 
-def _start_deletes(conn: redis.Redis, store: JobStore, spec: JobSpec, pass_id: str, handler: Handler) -> bool:
+def _start_deletes(conn: redis.Redis[bytes], store: JobStore, spec: JobSpec, pass_id: str, handler: Handler) -> bool:
     """Queue the deletes collected during the scan, unless that looks like an unmounted source."""
     deletes_key = key("deletes", pass_id)
     total = int(conn.llen(deletes_key))
@@ -158,7 +183,10 @@ def _start_deletes(conn: redis.Redis, store: JobStore, spec: JobSpec, pass_id: s
     if store.state(spec.name).get("status") == "stopped":  # stopped while the share was counted
         return False
     store.set_state(spec.name, phase="delete")
-    batches = [(spec.name, pass_id, items[i : i + DELETE_BATCH]) for i in range(0, len(items), DELETE_BATCH)]
+    batches = [
+        (spec.name, pass_id, codec.encode_delete(items[i : i + DELETE_BATCH]))
+        for i in range(0, len(items), DELETE_BATCH)
+    ]
     bk.enqueue(conn, pass_id, spec.file_queue, delete_task, batches)
     return True
 
@@ -196,19 +224,21 @@ def _object_share_refusal(spec: JobSpec, items: list[dict[str, str]]) -> str | N
     return None
 
 
-def delete_task(job_name: str, pass_id: str, items: list[dict[str, str]]) -> None:
+def delete_task(job_name: str, pass_id: str, payload: object) -> None:
     """RQ entry point (file queue): apply the delete mode to catalog entries whose source is gone."""
     conn = current_connection()
     ctx = current_context()
-    left = list(items)
+    left, problem = codec.attempt(codec.decode_delete, payload)
 
     def body(step: Step) -> None:
+        if problem is not None:
+            raise problem
         session = ctx.pool(step.spec).session()
         while left and not step.stopped():  # a stop lets the entry being deleted finish, no more
             _delete_one(step.spec, step.handler, session, left[0], step.tally)
             left.pop(0)
 
-    unfinished = lambda: [item["path"] for item in left]  # noqa: E731
+    unfinished = lambda: [item["path"] for item in left] if problem is None else [task_label()]  # noqa: E731
     run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, unfinished, failing="delete not attempted")
 
 
@@ -232,7 +262,9 @@ def _delete_one(spec: JobSpec, handler: Handler, session: Any, item: dict[str, s
         log_failure(current_context(), path, "delete", exc)
 
 
-def _finish(conn: redis.Redis, spec: JobSpec, pass_id: str, handler: Handler | None, error: str | None = None) -> None:
+def _finish(
+    conn: redis.Redis[bytes], spec: JobSpec, pass_id: str, handler: Handler | None, error: str | None = None
+) -> None:
     """The pass is over: post_job exactly once, then the job is done (or waits for its next period)."""
     store = JobStore(conn)
     if error:
@@ -245,3 +277,5 @@ def _finish(conn: redis.Redis, spec: JobSpec, pass_id: str, handler: Handler | N
     status = "stopped" if store.state(spec.name).get("status") == "stopped" else "done"
     store.set_state(spec.name, status=status, phase="done", finished=time.time())
     conn.delete(key("alive", spec.name))
+    if status == "done":
+        _start_due_pass(conn, spec)

@@ -10,6 +10,7 @@ with the two catalog queries one collection needs.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import json
@@ -29,11 +30,12 @@ from ..jobs import JobSpec, JobStore
 from ..model import Action, DeleteMode, Entry, EntryKind, Operation
 from ..naming import Avu, check_name_length, is_utf8_encodable, logical_path
 from ..plan import COLLECTION, CatalogState, plan
-from ..sources.base import Source
+from ..sources.base import Bounds, Source
 from ..sources.filters import ScanOptions, compile_patterns, parse_file_types
 from . import bookkeeping as bk
+from . import codec
 from .context import WorkerContext, current_connection, current_context
-from .lifecycle import RedisLedger, Step, run_task
+from .lifecycle import RedisLedger, Step, run_task, task_label
 from .meta import entry_meta, path_meta
 
 NEW, EXISTS, UNKNOWN = "new", "exists", "unknown"
@@ -89,13 +91,16 @@ def scan_options(spec: JobSpec) -> ScanOptions:
     )
 
 
-def scan_task(job_name: str, pass_id: str, frontier: Frontier) -> None:
+def scan_task(job_name: str, pass_id: str, payload: object) -> None:
     """RQ entry point (path queue): scan the frontier's directories, handing surplus ones on."""
     conn = current_connection()
     ctx = current_context()
+    frontier, problem = codec.attempt(codec.decode_scan, payload)
     pending: deque[tuple[str, Any, str]] = deque(frontier)
 
     def body(step: Step) -> None:
+        if problem is not None:
+            raise problem
         started, directories = time.perf_counter(), len(pending)
         with cyclic_gc_paused():
             scanner = Scanner(ctx, step.spec, step.handler, pass_id, conn, stop_check=step.stopped)
@@ -108,7 +113,8 @@ def scan_task(job_name: str, pass_id: str, frontier: Frontier) -> None:
             seconds=round(time.perf_counter() - started, 6),
         )
 
-    run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, lambda: [d for d, _, _ in pending])
+    unfinished = lambda: [d for d, _, _ in pending] if problem is None else [task_label()]  # noqa: E731
+    run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, unfinished)
 
 
 @contextmanager
@@ -148,7 +154,10 @@ class Scanner:
         self.cmap = handler.character_map()
         self.session = ctx.pool(spec).session()
         self.delete_mode = DeleteMode[JobStore(conn).state(spec.name).get("delete_mode", "DO_NOT_DELETE")]
-        self.options = scan_options(spec)
+        # a directory listed in parts compares catalog names with the part's key range: names a character map
+        # changed cannot be placed in it, so with deletes on such a directory is listed whole by one task
+        whole = self.cmap is not None and self.delete_mode is not DeleteMode.DO_NOT_DELETE
+        self.options = dataclasses.replace(scan_options(spec), whole_directories=whole)
         self.work: list[SyncItem] = []
         self.skipped = 0
         self.marker: str | None = spec.extra.get("complete_marker")  # the watcher's --complete-marker
@@ -233,7 +242,9 @@ class Scanner:
         listing = self.source.list(directory, self.options, ancestry)
         coll, _ = self.logical(directory)
         plain = self.cmap is None and is_utf8_encodable(directory)
-        catalog = self._catalog(directory, coll, collection, tally)
+        catalog = self._catalog(directory, coll, collection, tally, listing.bounds)
+        # the other parts of a large directory: each its own task at once, so that the pool lists them together
+        self._hand_off([(ref.path, ref.ancestry, EXISTS) for ref in listing.continuations], chunk=1)
         seen: set[str] = set()
         self.waiting = self.marker is not None and not marker_present(directory, self.source.root, self.marker)
         self.work.extend(self._files(listing, catalog, seen, tally, coll, plain))
@@ -244,7 +255,7 @@ class Scanner:
             tally.fail(problem.path, problem.reason)
         tally.add("excluded", len(listing.excluded))
         if not any(p.path == listing.path for p in listing.problems):  # unlisted: its entries are unknown
-            self._deletes(coll, catalog, seen, tally)
+            self._deletes(coll, catalog, seen, tally, listing.bounds)
         self._flush_work(final=False)
         return subdirectories
 
@@ -254,16 +265,22 @@ class Scanner:
         except LzIngestError:
             return ""
 
-    def _catalog(self, directory: str, coll: str, collection: str, tally: bk.Tally) -> adapter.Listing:
+    def _catalog(
+        self, directory: str, coll: str, collection: str, tally: bk.Tally, bounds: Bounds | None
+    ) -> adapter.Listing:
         if collection == NEW:
             self._create_collection(directory, coll, tally)
             return adapter.Listing.empty()
         listing = self.listed.pop(coll, None)
         if listing is None:
             listing = adapter.list_collection(self.session, coll)
-        if not listing.exists:
-            self._create_collection(directory, coll, tally)
-        tally.add("catalog_entries", len(listing.objects) + len(listing.subcollections))
+        if not listing.exists and not (bounds is not None and bounds.after is not None and self.spec.dry_run):
+            self._create_collection(directory, coll, tally)  # (a later part of a directory: its first part did)
+        if bounds is None:
+            tally.add("catalog_entries", len(listing.objects) + len(listing.subcollections))
+        else:  # each part counts the names it answers for: the delete share is measured against the sum
+            held = sum(bounds.holds(name, False) for name in listing.objects)
+            tally.add("catalog_entries", held + sum(bounds.holds(name, True) for name in listing.subcollections))
         return listing
 
     def _create_collection(self, directory: str, coll: str, tally: bk.Tally) -> None:
@@ -365,20 +382,27 @@ class Scanner:
             tally.add("directories")
         return scans
 
-    def _deletes(self, coll: str, catalog: adapter.Listing, seen: set[str], tally: bk.Tally) -> None:
+    def _deletes(
+        self, coll: str, catalog: adapter.Listing, seen: set[str], tally: bk.Tally, bounds: Bounds | None
+    ) -> None:
+        """Catalog names the listing did not see (a part of a directory: only those in its range)."""
         if self.delete_mode is DeleteMode.DO_NOT_DELETE:
             return
         for name in sorted(set(catalog.objects) - seen):
-            tally.deletes.append(json.dumps({"path": f"{coll}/{name}", "kind": "object"}))
+            if bounds is None or bounds.holds(name, False):
+                tally.deletes.append(json.dumps({"path": f"{coll}/{name}", "kind": "object"}))
         for name in sorted(catalog.subcollections - seen):
-            tally.deletes.append(json.dumps({"path": f"{coll}/{name}", "kind": "collection"}))
+            if bounds is None or bounds.holds(name, True):
+                tally.deletes.append(json.dumps({"path": f"{coll}/{name}", "kind": "collection"}))
 
-    def _hand_off(self, directories: Iterable[tuple[str, Any, str]]) -> None:
+    def _hand_off(self, directories: Iterable[tuple[str, Any, str]], chunk: int = HAND_OFF_CHUNK) -> None:
         """Give directories to new scan tasks (other workers) in chunks."""
         todo = list(directories)
         chunks = [
-            (self.spec.name, self.pass_id, todo[i : i + HAND_OFF_CHUNK]) for i in range(0, len(todo), HAND_OFF_CHUNK)
+            (self.spec.name, self.pass_id, codec.encode_scan(todo[i : i + chunk])) for i in range(0, len(todo), chunk)
         ]
+        if not chunks:
+            return
         bk.enqueue(self.conn, self.pass_id, self.spec.path_queue, scan_task, chunks)
 
     def _flush_work(self, final: bool) -> None:
@@ -391,6 +415,6 @@ class Scanner:
             return
         ready, self.work = self.work[:cut], self.work[cut:]
         chunks = [ready[i : i + size] for i in range(0, len(ready), size)]
-        batches = [(self.spec.name, self.pass_id, chunk) for chunk in chunks]
+        batches = [(self.spec.name, self.pass_id, codec.encode_sync(chunk)) for chunk in chunks]
         timeouts = [batch_timeout(chunk) for chunk in chunks]
         bk.enqueue(self.conn, self.pass_id, self.spec.file_queue, sync_task, batches, timeouts=timeouts)

@@ -22,8 +22,9 @@ from ..plan import Decision, plan
 from ..sources.base import Source, printable
 from ..watcher.landing import Landing, apply_after_sync
 from . import bookkeeping as bk
+from . import codec
 from .context import WorkerContext, current_connection, current_context
-from .lifecycle import RedisLedger, Step, run_task
+from .lifecycle import RedisLedger, Step, run_task, task_label
 from .meta import entry_meta
 from .scan import SyncItem, checksum_match
 
@@ -47,13 +48,16 @@ _APPEND_COUNT = {
 }
 
 
-def sync_task(job_name: str, pass_id: str, items: list[SyncItem]) -> None:
+def sync_task(job_name: str, pass_id: str, payload: object) -> None:
     """RQ entry point (file queue)."""
     conn = current_connection()
     ctx = current_context()
     finished: set[int] = set()  # id() of the items done (counted or failed): what an escaping error spares
+    items, problem = codec.attempt(codec.decode_sync, payload)
 
     def body(step: Step) -> None:
+        if problem is not None:
+            raise problem
         syncer = Syncer(ctx, step.spec, step.handler, redone=bk.is_redone(), stop_check=step.stopped)
         syncer.finished = finished
         started = time.perf_counter()
@@ -66,7 +70,11 @@ def sync_task(job_name: str, pass_id: str, items: list[SyncItem]) -> None:
             counts=dict(step.tally.counts),
         )
 
-    unfinished = lambda: [item.entry.path for item in items if id(item) not in finished]  # noqa: E731
+    def unfinished() -> list[str]:
+        if problem is not None:
+            return [task_label()]
+        return [item.entry.path for item in items if id(item) not in finished]
+
     run_task(RedisLedger(conn), ctx.handler, job_name, pass_id, body, unfinished)
 
 
@@ -225,13 +233,14 @@ class Syncer:
     def _settled(self, scanned: Entry) -> Entry | None:
         """Stat again; a file changed within settle_seconds is waited for until it stops changing."""
         deadline = time.time() + SETTLE_WAIT_LIMIT
+        entry = self.source.restat(scanned, self.spec.follow_symlinks)
         while True:
-            entry = self.source.stat(scanned.path, self.spec.follow_symlinks)
             if entry is None or self.source.is_settled(entry, time.time(), self.spec.settle_seconds):
                 return entry
             if time.time() > deadline:
                 raise SourceError(f"{scanned.path}: still being written after {SETTLE_WAIT_LIMIT:.0f} s")
             time.sleep(min(self.spec.settle_seconds, 1.0))
+            entry = self.source.stat(scanned.path, self.spec.follow_symlinks)
 
     def _checksum_match(self, entry: Entry, item: SyncItem) -> bool | None:
         return checksum_match(self.source, entry, item.state)

@@ -17,10 +17,11 @@ import redis
 from ..errors import ConfigError
 from ..handlers.loader import Handler
 from ..jobs import HEARTBEAT_TTL, JobSpec, JobStore, key
+from ..status import RECORDED_WATCHING
 from ..tasks.passes import start_pass
 from .submit import events_key
 
-WATCHING = "watching"
+WATCHING = RECORDED_WATCHING  # the recorded status (status.py), shown as JobStatus.WATCHING
 LOCK_TTL = 8  # seconds a dead watcher's lock outlives it
 # status done -> watching, only if no stop came in between
 _BACK_TO_WATCHING = """
@@ -34,7 +35,7 @@ return 0
 class WatcherJob:
     """The Control of one zone, over Redis."""
 
-    def __init__(self, conn: redis.Redis, spec: JobSpec, handler: Handler) -> None:
+    def __init__(self, conn: redis.Redis[bytes], spec: JobSpec, handler: Handler) -> None:
         self.conn, self.spec, self.handler = conn, spec, handler
         self.store = JobStore(conn)
         self.token = uuid.uuid4().hex

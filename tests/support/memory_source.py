@@ -85,6 +85,9 @@ class MemorySource:
     def stat(self, path: str, follow_symlinks: bool) -> Entry | None:
         return self._entry(path) if path in self.files else None
 
+    def restat(self, entry: Entry, follow_symlinks: bool) -> Entry | None:
+        return self.stat(entry.path, follow_symlinks)
+
     def is_settled(self, entry: Entry, now: float, settle_seconds: float) -> bool:
         return abs(now - entry.mtime) >= settle_seconds
 

@@ -91,3 +91,9 @@ def test_waiting_and_blocked_lines() -> None:
 def test_summary_says_1_file_not_1_files() -> None:
     info = _info(status=JobStatus.DONE, finished=1001.0, counts={"discovered": 1, "registered": 1})
     assert "1 file discovered" in summary(info, {})
+
+
+def test_a_watcher_jobs_event_record_shows_counts_times_and_words() -> None:
+    info = _info(status=JobStatus.WATCHING, events={"queued": 3, "last_event": 1000.5, "observer": "inotify"})
+    shown = note(info)
+    assert "queued 3" in shown and "observer inotify" in shown and "last_event 19" in shown, shown

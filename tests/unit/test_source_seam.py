@@ -151,7 +151,10 @@ def test_a_local_path_and_a_file_uri_are_local_sources_recorded_as_the_path(tmp_
     ("uri", "message"),
     [
         ("relative/path", "source relative/path: not an absolute path or a URI (scheme://...)"),
-        ("nosuch://bucket/x", "source nosuch://bucket/x: unknown scheme 'nosuch' (known: file, or an absolute path)"),
+        (
+            "nosuch://bucket/x",
+            "source nosuch://bucket/x: unknown scheme 'nosuch' (known: file, s3, or an absolute path)",
+        ),
     ],
 )
 def test_an_unknown_source_uri_is_a_one_line_config_error(uri: str, message: str) -> None:

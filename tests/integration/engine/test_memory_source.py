@@ -135,5 +135,5 @@ def test_a_file_the_handler_registers_fails_with_the_reason_and_the_rest_is_uplo
     c = counts(ingest.redis_url, "mem-mixed")
     assert c.get("uploaded") == 3 and c.get("failed") == 1, c
     failures = ingest.run("failures", "mem-mixed")
-    assert f"/data/a.txt: {NO_PHYSICAL_PATH}" in failures.out
+    assert f"/data/a.txt\t{NO_PHYSICAL_PATH}\t" in failures.out  # the path once, then its reason
     assert set(catalog(ingest)) == set(expected(ingest, memory)) - {f"{ingest.target}/a.txt"}

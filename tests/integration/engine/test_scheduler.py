@@ -56,6 +56,45 @@ def test_interval_of_one_second_starts_a_pass_every_second_never_two_at_once(ing
     assert sum(gaps) / len(gaps) < 1.6, gaps
 
 
+def test_a_pass_longer_than_the_interval_delays_the_next_never_skips_or_overlaps_it(
+    ingest: Ingest, tmp_path: Path
+) -> None:
+    """-i 3 with passes of about 4 s: each next pass starts right after the previous one ends (delayed, not
+    dropped until the next period finds the job idle, 2 s later), and never two at once."""
+    src = write_tree(tmp_path / "src", {"a.txt": "a", "b.txt": "b"})
+    journal = tmp_path / "journal.txt"
+    handler = handler_file(
+        tmp_path,
+        f"""
+        @staticmethod
+        def pre_job(hdlr_mod, logger, meta):
+            with open({str(journal)!r}, "a") as f:
+                f.write("pre %f\\n" % time.time())
+            time.sleep(4.0)
+
+        @staticmethod
+        def post_job(hdlr_mod, logger, meta):
+            with open({str(journal)!r}, "a") as f:
+                f.write("post %f\\n" % time.time())
+        """,
+    )
+    started = ingest.run("start", str(src), ingest.target, "-i", "3", "--job_name", "slow", "--event_handler",
+                         str(handler))  # fmt: skip
+    assert started.code == 0, started.err
+    with pool(ingest.redis_url, 2):
+        wait_until(lambda: [e for e, _ in _passes(journal)].count("post") >= 3, 90, "three passes")
+        assert ingest.run("stop", "slow").code == 0
+        wait_until(lambda: pass_over(ingest.redis_url, "slow"), 30, "the last pass to end")
+    events = _passes(journal)
+    assert [e for e, _ in events] == ["pre", "post"] * (len(events) // 2)  # never two passes at once
+    ends = [when for event, when in events if event == "post"]
+    starts = [when for event, when in events if event == "pre"]
+    lengths = [b - a for a, b in zip(starts, ends, strict=False)]
+    assert min(lengths) > 3.0, lengths  # each pass outlasted the interval
+    waits = [b - a for a, b in zip(ends, starts[1:], strict=False)]
+    assert max(waits) < 1.0, (waits, lengths)  # the delayed pass starts as soon as the previous one ends
+
+
 def test_plain_rq_workers_with_the_scheduler_run_a_periodic_job(ingest: Ingest, tmp_path: Path) -> None:
     src = write_tree(tmp_path / "src", {"a.txt": "a", "sub/b.txt": "b"})
     journal = tmp_path / "journal.txt"

@@ -20,7 +20,7 @@ from lz_ingest.cli_watcher import _zone_values, prepare_zone
 from tests.engine_fixtures import Ingest, write_tree
 from tests.integration.engine.jobtools import LZ_INGEST, handler_file, pool, wait_until
 
-from .watchertools import SETTLE, catalog, events, job_state, started, wait_catalog, wait_watching, watcher
+from .watchertools import SETTLE, catalog, events, job_state, output, started, wait_catalog, wait_watching, watcher
 
 PUT_HANDLER = """
 @staticmethod
@@ -152,8 +152,13 @@ def test_two_zones_from_one_config_file(ingest: Ingest, tmp_path: Path) -> None:
         wait_catalog(ingest, {"one/a.txt", "two/b.txt"})
         listed = ingest.run("list", "--json")
         assert "zone-one" in listed.out and "zone-two" in listed.out
-        stopped = ingest.run("stop", "zone-two")
-        assert stopped.code == 0
+        with started([LZ_INGEST, "watch", "zone-two"]) as follower:
+            time.sleep(2.0)
+            assert follower.poll() is None, output(follower)  # a watcher job is followed until it ends
+            stopped = ingest.run("stop", "zone-two")
+            assert stopped.code == 0
+            follower.wait(30)
+            assert "stopped" in output(follower) and "events: " in output(follower), output(follower)
         proc.wait(30)  # a stopped job ends the watcher process
         assert proc.returncode == 0
     assert job_state(ingest, "zone-two")["status"] == "stopped"
