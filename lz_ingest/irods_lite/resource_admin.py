@@ -13,6 +13,7 @@ from . import errors as E
 from .catalog import Catalog, Resource
 from .config import LEAF_TYPE, RESOURCE_TYPES
 from .errors import IrodsError
+from .s3_resource import S3_TYPE
 
 # modify resource NAME ATTRIBUTE VALUE -> column (iadmin modresc)
 _MODIFIABLE = {
@@ -55,6 +56,9 @@ def add_resource(cat: Catalog, args: list[str]) -> None:
             os.makedirs(vault, exist_ok=True)
         except OSError as exc:
             raise IrodsError(E.SYS_INVALID_RESC_INPUT, f"resource {name}: vault {vault}: {exc.strerror}") from None
+    elif rtype == S3_TYPE:  # its vault is the /bucket/prefix its objects are read from
+        if not vault.startswith("/"):
+            raise IrodsError(E.SYS_INVALID_RESC_INPUT, f"resource {name}: {vault!r} is not /bucket/prefix")
     else:
         vault = ""
     cat.ensure_resource(name, rtype, vault, None)
