@@ -4,7 +4,9 @@
     .venv/bin/python bench/overhead.py --files 20000 --runs 5
 
 Prints, each the median of --runs runs taken in the same minutes: the interpreter's start-up
-(`python -c pass`) and the CLI's import (`python -c "import lz_ingest.cli"`); the one-shot
+(`python -c pass`) and what a job command imports (`python -c "import lz_ingest.cli_jobs"`; the
+command group imports a command's module only when it runs); the machine-speed probe of
+bench/comparison/probe.py, taken before every run (a run on a loaded machine shows there); the one-shot
 `lz-ingest rescan --workers N` (no pool running), its wall time and what it adds beyond its pass (wall
 less the job's own start-to-end time, and less the pass a running pool takes, since rescan's job
 clock may include starting its workers); and `lz-ingest start --synchronous` with a pool of N workers
@@ -15,19 +17,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import statistics
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: the repository root on the path, as bench/compare does
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.comparison import services
+from bench.comparison import probe, services
+from bench.comparison.probe import Probe
 from bench.comparison.scenarios import write_handlers
 from bench.comparison.services import HOME
 from bench.comparison.tools import LZ_BIN, REPO, LzIngest, PassRun
@@ -51,9 +56,18 @@ class Overheads:
     start_pass_s: float
     start_adds_s: float  # wall less the pass
     start_adds_beyond_python_s: float  # wall less the pass less the interpreter's start-up
+    probe_cpu_s: float = math.nan  # the machine-speed probe's two workloads, medians over the runs
+    probe_io_s: float = math.nan
+    probe_cpu_spread_s: tuple[float, float] = (math.nan, math.nan)  # their min and max
 
 
-def summarize(python: list[float], cli: list[float], rescan: list[PassRun], start: list[PassRun]) -> Overheads:
+def summarize(
+    python: list[float],
+    cli: list[float],
+    rescan: list[PassRun],
+    start: list[PassRun],
+    probes: Sequence[Probe] = (),
+) -> Overheads:
     """Each figure the median over its runs; a difference is the median of the per-run differences."""
 
     def med(values: list[float]) -> float:
@@ -73,6 +87,9 @@ def summarize(python: list[float], cli: list[float], rescan: list[PassRun], star
         start_pass_s=med([r.job_s for r in start]),
         start_adds_s=med([r.wall_s - r.job_s for r in start]),
         start_adds_beyond_python_s=med([r.wall_s - r.job_s - py for r in start]),
+        probe_cpu_s=med([p.cpu_s for p in probes]) if probes else math.nan,
+        probe_io_s=med([p.io_s for p in probes]) if probes else math.nan,
+        probe_cpu_spread_s=(min(p.cpu_s for p in probes), max(p.cpu_s for p in probes)) if probes else (math.nan,) * 2,
     )
 
 
@@ -84,7 +101,10 @@ def report(o: Overheads, files: int, workers: int, runs: int) -> str:
         [
             f"{files:,}-file no-change tree, {workers} workers, median of {runs} runs:",
             f"  python -c pass                           {o.python_start_s:6.3f} s",
-            f'  python -c "import lz_ingest.cli"         {o.cli_import_s:6.3f} s',
+            f'  python -c "import lz_ingest.cli_jobs"    {o.cli_import_s:6.3f} s',
+            f"  machine-speed probe (before each run)    cpu {1000 * o.probe_cpu_s:4.0f} ms"
+            f" ({1000 * o.probe_cpu_spread_s[0]:.0f}-{1000 * o.probe_cpu_spread_s[1]:.0f})"
+            f" io {1000 * o.probe_io_s:4.0f} ms",
             f"  lz-ingest rescan --workers {workers} (one-shot)   wall {o.rescan_wall_s:6.3f} s"
             f"  pass {o.rescan_pass_s:6.3f} s"
             f"  adds {o.rescan_adds_s:6.3f} s  ({met(o.rescan_adds_s, RESCAN_TARGET_S)});"
@@ -114,6 +134,7 @@ def measure(args: argparse.Namespace) -> Overheads:
     cli: list[float] = []
     rescans: list[PassRun] = []
     starts: list[PassRun] = []
+    probes: list[Probe] = []
     with services.started(args.workdir, ["lz"]) as svc:
         handler = write_handlers(args.workdir / "handlers")["register"]
         tree = build_small(args.workdir / "tree", args.files, args.per_dir)
@@ -129,14 +150,16 @@ def measure(args: argparse.Namespace) -> Overheads:
         tree.settle()
         one("rescan", "initial")  # the register: the runs below are no-change passes
         for _ in range(args.runs):  # no pool: rescan starts its own workers
+            probes.append(probe.measure(args.workdir))
             interp.append(time_command([python, "-c", "pass"]))
-            cli.append(time_command([python, "-c", "import lz_ingest.cli"]))
+            cli.append(time_command([python, "-c", "import lz_ingest.cli_jobs"]))
             rescans.append(one("rescan", "rescan"))
         with tool.workers("overhead"):
             for _ in range(args.runs):
+                probes.append(probe.measure(args.workdir))
                 interp.append(time_command([python, "-c", "pass"]))
                 starts.append(one("start", "start"))
-    return summarize(interp, cli, rescans, starts)
+    return summarize(interp, cli, rescans, starts, probes)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -2,29 +2,47 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from .cli_demo import demo_command
-from .cli_jobs import COMMANDS
-from .cli_lite import irods_lite_command
 from .cli_options import expand_list_options
-from .cli_services import redis_url_command, scheduler_command
-from .cli_show import show_command
-from .cli_watcher import watcher_command
 from .errors import LzIngestError
 
+# command name -> (module, attribute): a command's module is imported only when that command runs (or
+# help lists it), so `rescan` does not pay for irods-lite's server, the watcher's watchdog or the demo
+_COMMANDS = {
+    "irods-lite": ("cli_lite", "irods_lite_command"),
+    **{name: ("cli_jobs", f"{name}_command") for name in ("start", "rescan", "stop", "list", "watch", "failures")},
+    "worker": ("cli_jobs", "worker_command"),
+    "watcher": ("cli_watcher", "watcher_command"),
+    "show": ("cli_show", "show_command"),
+    "scheduler": ("cli_services", "scheduler_command"),
+    "redis-url": ("cli_services", "redis_url_command"),
+    "demo": ("cli_demo", "demo_command"),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            module, attribute = _COMMANDS[cmd_name]
+            command: click.Command = getattr(importlib.import_module(f".{module}", __package__), attribute)
+            assert command.name == cmd_name, (command.name, cmd_name)
+            self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="lz-ingest")
 def cli() -> None:
     """Get landing zones and directory trees under iRODS management."""
-
-
-cli.add_command(irods_lite_command)
-for _command in [*COMMANDS, watcher_command, show_command, scheduler_command, redis_url_command, demo_command]:
-    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,7 @@ from .status import FINISHED, JobStatus
 from .tasks.passes import start_pass
 from .worker import active_workers
 
+FIRST_POLL_SECONDS = 0.02  # follow's first look at a pass; later ones grow to its `poll`
 RECENT_SECONDS = 24 * 3600  # finished jobs stay in `list` this long after their last pass ended
 
 # command-line option name -> JobSpec field, where they differ
@@ -209,6 +210,14 @@ def pass_over(info: PassInfo) -> bool:
     return bool(info.pass_id) and info.status is not JobStatus.RUNNING
 
 
+def poll_intervals(poll: float, first: float = FIRST_POLL_SECONDS) -> Iterator[float]:
+    """`first`, then each half as long again as the one before, up to `poll` for ever."""
+    interval = min(first, poll)
+    while True:
+        yield interval
+        interval = min(poll, interval * 1.5)
+
+
 def follow(
     conn: redis.Redis[bytes],
     name: str,
@@ -217,10 +226,14 @@ def follow(
     poll: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[PassInfo]:
-    """The job's state every `poll` seconds until its pass ends (or, with across_passes, until the job
-    is stopped, blocked or done for good); the last one yielded is the final state. A running pass is
-    heartbeaten meanwhile, so that a pass whose tasks wait for a worker is not taken for dead."""
+    """The job's state until its pass ends (or, with across_passes, until the job is stopped, blocked
+    or done for good); the last one yielded is the final state. A running pass is heartbeaten
+    meanwhile, so that a pass whose tasks wait for a worker is not taken for dead.
+
+    Looked at FIRST_POLL_SECONDS after the start, then at intervals growing by half up to `poll`: a
+    short pass is seen ending within about a third of its duration, a long one within `poll`."""
     store = JobStore(conn)
+    intervals = poll_intervals(poll)
     while True:
         info = status(conn, name)
         yield info
@@ -231,4 +244,4 @@ def follow(
             return
         if info.status is JobStatus.RUNNING:
             store.heartbeat(name)
-        sleep(poll)
+        sleep(next(intervals))

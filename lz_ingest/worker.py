@@ -62,6 +62,14 @@ class LzWorker(SimpleWorker):
         except redis.RedisError:
             pass
 
+    def unsubscribe(self) -> None:
+        """RQ unsubscribes, then stops its pubsub thread and joins it for up to 1 s: the thread, woken by
+        the unsubscribe reply, went back to a 60 s wait, so every worker's exit took that second. Told
+        to stop first, the thread ends on that reply."""
+        if self.pubsub_thread:
+            self.pubsub_thread.stop()
+        super().unsubscribe()  # type: ignore[no-untyped-call]  # RQ's method is unannotated
+
     def _beat(self) -> None:
         self.connection.set(key("alive", "worker", self.name), "1", ex=WORKER_ALIVE_TTL)
 
@@ -91,6 +99,16 @@ def _import_tasks() -> None:
     from .tasks import events, passes, scan, sync  # noqa: F401
 
     datetime.datetime.strptime("2000", "%Y")  # RQ parses job dates with strptime, which imports on first use
+
+
+def start_context() -> Any:
+    """Fork while this process runs a single thread: a worker then inherits every import already done
+    and serves its first task at once (a spawned one imports everything again, about a second on a
+    busy machine). With other threads running (the pool's own supervisor restarting a worker, a test
+    process serving irods-lite) spawn: a fork copies locks those threads may hold."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def declare_dead(conn: redis.Redis[bytes], worker_name: str) -> None:
@@ -200,7 +218,6 @@ class WorkerPool:
     ) -> None:
         self.redis_url, self.queues, self.count = redis_url, tuple(queues), count
         self.log_settings = log_settings
-        self.ctx = multiprocessing.get_context("spawn")
         self.procs: list[Any] = []
         self.names: list[str] = []  # RQ worker name of each process, chosen here so a death can be declared
         self.stopping = threading.Event()
@@ -208,13 +225,14 @@ class WorkerPool:
 
     def _spawn(self) -> tuple[Any, str]:
         name = f"lz-{uuid.uuid4().hex}"
-        proc = self.ctx.Process(
+        proc = start_context().Process(
             target=run_worker, args=(self.redis_url, self.queues, self.log_settings, name), daemon=True
         )
         proc.start()
         return proc, name
 
     def start(self) -> WorkerPool:
+        _import_tasks()  # once here: forked workers inherit them
         spawned = [self._spawn() for _ in range(self.count)]
         self.procs = [proc for proc, _ in spawned]
         self.names = [name for _, name in spawned]

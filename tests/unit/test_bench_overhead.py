@@ -37,3 +37,12 @@ def test_targets_met() -> None:
     text = report(o, 1_000, 2, 1)
     assert "target < 0.5 s: met" in text
     assert "target < 0.3 s: met" in text
+
+
+def test_the_machine_speed_probe_is_reported_beside_the_figures() -> None:
+    from bench.comparison.probe import Probe
+
+    probes = [Probe(0.160, 0.220), Probe(0.175, 0.230), Probe(0.410, 0.500)]  # the last run on a loaded machine
+    o = summarize([0.2], [0.3], runs([(0.6, 0.3)]), runs([(0.6, 0.2)]), probes)
+    assert (o.probe_cpu_s, o.probe_io_s, o.probe_cpu_spread_s) == (0.175, 0.23, (0.16, 0.41))
+    assert "cpu  175 ms (160-410) io  230 ms" in report(o, 1_000, 2, 1)
