@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import importlib
 import multiprocessing
 import os
 import pickle
@@ -486,7 +487,9 @@ def test_open_for_upload_of_a_missing_file_raises_source_error(tmp_path: Path) -
 # --- unreadable files and directories (need a user that permissions apply to) --------------------
 
 
-def _drop_privileges() -> None:
+def _drop_privileges(module: str) -> None:
+    """Import the function's module first: as nobody, the interpreter under /root could not be read."""
+    importlib.import_module(module)
     os.setgroups([])
     os.setgid(NOBODY)
     os.setuid(NOBODY)
@@ -499,7 +502,8 @@ def as_unprivileged(function: Callable[..., Any], *args: Any) -> Any:
     client threads) can inherit a lock another thread held, and hang (seen in CI)."""
     if os.geteuid() != 0:
         return function(*args)
-    with multiprocessing.get_context("spawn").Pool(1, initializer=_drop_privileges) as pool:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1, initializer=_drop_privileges, initargs=(function.__module__,)) as pool:
         return pool.apply(function, args)
 
 
