@@ -62,8 +62,12 @@ def create_collections(cat: Catalog, path: str, user: User, recursive: bool) -> 
     found = cat.collection(current)
     assert found is not None
     cat.require_access(found[0], user, ACCESS_WRITE, current)
-    with cat.tx() as db:
+    with cat.tx() as db:  # serialized: what another connection created since the look above is seen here
         for name in reversed(missing):
+            if db.execute("SELECT 1 FROM collections WHERE coll_name=?", (name,)).fetchone():
+                if name == path and not recursive:
+                    raise IrodsError(E.CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME, f"{path} already exists")
+                continue
             if cat.replicas(name):
                 raise IrodsError(E.CAT_NAME_EXISTS_AS_DATAOBJ, f"{name} is a data object")
             cat.insert_collection(db, name, user)

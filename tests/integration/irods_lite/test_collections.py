@@ -8,6 +8,10 @@ import irods.exception as ex
 import pytest
 from irods.session import iRODSSession
 
+from lz_ingest.irods_lite import errors as E
+from lz_ingest.irods_lite.errors import IrodsError
+from lz_ingest.irods_lite.namespace import create_collections
+from lz_ingest.irods_lite.server import LiteServer
 from tests.irods_fixtures import Zone
 
 from ._contract import physical_file_exists, trash_cleanup, trash_of, write_file
@@ -24,6 +28,26 @@ def test_create_is_recursive_by_default(session: iRODSSession, coll: str) -> Non
 def test_create_of_an_existing_collection_with_recurse_is_fine(session: iRODSSession, coll: str) -> None:
     session.collections.create(f"{coll}/again")
     assert session.collections.create(f"{coll}/again").path == f"{coll}/again"
+
+
+def test_a_collection_made_by_another_client_between_look_and_insert_is_not_an_error(
+    lite: LiteServer, coll: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers making the same missing parents at once: the second's look saw them missing, the first
+    inserted them meanwhile. A recursive create then succeeds, as on a real server (CI saw irods-lite fail it
+    with a UNIQUE constraint error, and the batch's file was lost to the next rescan)."""
+    cat = lite.cat
+    user = cat.user("rods")
+    assert user is not None
+    create_collections(cat, f"{coll}/race/a", user, recursive=True)  # the other client's create
+    seen_missing = {f"{coll}/race", f"{coll}/race/a"}
+    real_look = cat.collection
+    monkeypatch.setattr(cat, "collection", lambda path: None if path in seen_missing else real_look(path))
+    create_collections(cat, f"{coll}/race/a", user, recursive=True)
+    seen_missing.discard(f"{coll}/race")  # a non-recursive create whose look saw only the collection missing
+    with pytest.raises(IrodsError) as refused:
+        create_collections(cat, f"{coll}/race/a", user, recursive=False)
+    assert refused.value.code == E.CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME
 
 
 def test_create_without_recurse_under_a_missing_parent_fails(session: iRODSSession, coll: str) -> None:
