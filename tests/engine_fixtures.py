@@ -84,18 +84,25 @@ def ingest(
     capsys: pytest.CaptureFixture[str],
 ) -> Iterator[Ingest]:
     """The command's environment: the zone by IRODS_* variables, Redis by LZ_INGEST_REDIS_URL."""
-    monkeypatch.setenv("IRODS_HOST", ingest_zone.host)
-    monkeypatch.setenv("IRODS_PORT", str(ingest_zone.port))
-    monkeypatch.setenv("IRODS_USER_NAME", ingest_zone.admin)
-    monkeypatch.setenv("IRODS_ZONE_NAME", ingest_zone.zone)
-    monkeypatch.setenv("IRODS_PASSWORD", ingest_zone.admin_password)
+    yield from ingest_environment(ingest_zone, redis_url, monkeypatch, tmp_path, capsys)
+
+
+def ingest_environment(
+    zone: Zone, redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Ingest]:
+    """An Ingest against `zone` as its admin, its target removed afterwards (the body of fixtures)."""
+    monkeypatch.setenv("IRODS_HOST", zone.host)
+    monkeypatch.setenv("IRODS_PORT", str(zone.port))
+    monkeypatch.setenv("IRODS_USER_NAME", zone.admin)
+    monkeypatch.setenv("IRODS_ZONE_NAME", zone.zone)
+    monkeypatch.setenv("IRODS_PASSWORD", zone.admin_password)
     monkeypatch.setenv("LZ_INGEST_REDIS_URL", redis_url)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     for var in ("IRODS_ENVIRONMENT_FILE", "IRODS_AUTHENTICATION_FILE"):
         monkeypatch.delenv(var, raising=False)
-    target = f"{ingest_zone.home()}/ingest-{uuid.uuid4().hex[:10]}"
-    yield Ingest(ingest_zone, redis_url, target, capsys)
-    with ingest_zone.session() as s:
+    target = f"{zone.home()}/ingest-{uuid.uuid4().hex[:10]}"
+    yield Ingest(zone, redis_url, target, capsys)
+    with zone.session() as s:
         if s.collections.exists(target):
             s.collections.remove(target, recurse=True, force=True)
 

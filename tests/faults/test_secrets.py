@@ -25,7 +25,8 @@ import redis
 from lz_ingest.irods_lite.config import LiteConfig, ResourceSpec, UserSpec
 from lz_ingest.irods_lite.server import LiteServer
 from lz_ingest.redis_embedded import RedisServer
-from tests.engine_fixtures import Ingest, write_tree
+from tests.engine_fixtures import Ingest, ingest_environment, write_tree
+from tests.integration.engine.test_put import handler_file
 from tests.irods_fixtures import Zone, _real_zone, real_zone_configured
 
 SECRET = f"Pw-{uuid.uuid4().hex}"
@@ -66,21 +67,14 @@ def secret_zone() -> Iterator[Zone]:
 
 
 @pytest.fixture
-def secret_ingest(secret_zone: Zone, redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("IRODS_HOST", secret_zone.host)
-    monkeypatch.setenv("IRODS_PORT", str(secret_zone.port))
-    monkeypatch.setenv("IRODS_USER_NAME", secret_zone.admin)
-    monkeypatch.setenv("IRODS_ZONE_NAME", secret_zone.zone)
-    monkeypatch.setenv("IRODS_PASSWORD", secret_zone.admin_password)
-    monkeypatch.setenv("LZ_INGEST_REDIS_URL", redis_url)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    for var in ("IRODS_ENVIRONMENT_FILE", "IRODS_AUTHENTICATION_FILE"):
-        monkeypatch.delenv(var, raising=False)
-    target = f"{secret_zone.home()}/secrets-{uuid.uuid4().hex[:10]}"
-    yield Ingest(secret_zone, redis_url, target, capsys)
-    with secret_zone.session() as s:
-        if s.collections.exists(target):
-            s.collections.remove(target, recurse=True, force=True)
+def secret_ingest(
+    secret_zone: Zone,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> Iterator[Ingest]:
+    yield from ingest_environment(secret_zone, redis_url, monkeypatch, tmp_path, capsys)
 
 
 def _values(conn: redis.Redis, name: bytes) -> Iterator[bytes]:  # type: ignore[type-arg]
@@ -128,16 +122,9 @@ def redis_leaks(url: str, needles: dict[str, str]) -> list[str]:
 
 
 def handler_with_marker(tmp_path: Path, operation: str) -> str:
-    path = tmp_path / "handler.py"
-    path.write_text(
-        f"# {MARKER}\n"
-        "from irods_capability_automated_ingest.core import Core\n"
-        "from irods_capability_automated_ingest.utils import Operation\n\n\n"
-        "class event_handler(Core):\n"
-        "    @staticmethod\n"
-        "    def operation(session, meta, **options):\n"
-        f"        return Operation.{operation}\n"
-    )
+    """test_put's handler file, with a line only its source holds."""
+    path = Path(handler_file(tmp_path, operation))
+    path.write_text(f"# {MARKER}\n" + path.read_text())
     return str(path)
 
 
