@@ -11,8 +11,9 @@ from tests.engine_fixtures import Ingest, write_tree
 from .jobtools import LZ_INGEST, RQ, counts, handler_file, pass_over, pool, process, state, wait_until
 
 
-def _journal_handler(tmp_path: Path, journal: Path, body: str = "") -> Path:
-    """pre_job / post_job write a timestamped line each (a pass's start and end)."""
+def _journal_handler(tmp_path: Path, journal: Path, body: str = "", pass_seconds: float = 0.0) -> Path:
+    """pre_job / post_job write a timestamped line each (a pass's start and end); pre_job then sleeps
+    `pass_seconds`, so that each pass lasts at least that long."""
     return handler_file(
         tmp_path,
         f"""
@@ -20,6 +21,7 @@ def _journal_handler(tmp_path: Path, journal: Path, body: str = "") -> Path:
         def pre_job(hdlr_mod, logger, meta):
             with open({str(journal)!r}, "a") as f:
                 f.write("pre %f\\n" % time.time())
+            time.sleep({pass_seconds})
 
         @staticmethod
         def post_job(hdlr_mod, logger, meta):
@@ -63,21 +65,7 @@ def test_a_pass_longer_than_the_interval_delays_the_next_never_skips_or_overlaps
     dropped until the next period finds the job idle, 2 s later), and never two at once."""
     src = write_tree(tmp_path / "src", {"a.txt": "a", "b.txt": "b"})
     journal = tmp_path / "journal.txt"
-    handler = handler_file(
-        tmp_path,
-        f"""
-        @staticmethod
-        def pre_job(hdlr_mod, logger, meta):
-            with open({str(journal)!r}, "a") as f:
-                f.write("pre %f\\n" % time.time())
-            time.sleep(4.0)
-
-        @staticmethod
-        def post_job(hdlr_mod, logger, meta):
-            with open({str(journal)!r}, "a") as f:
-                f.write("post %f\\n" % time.time())
-        """,
-    )
+    handler = _journal_handler(tmp_path, journal, pass_seconds=4.0)
     started = ingest.run("start", str(src), ingest.target, "-i", "3", "--job_name", "slow", "--event_handler",
                          str(handler))  # fmt: skip
     assert started.code == 0, started.err
